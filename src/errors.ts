@@ -1,0 +1,81 @@
+/**
+ * Throw or reject with this from a service's `run` to say "I failed, and
+ * restarting me will not help": the service goes to state `failed` and is not
+ * restarted, whatever its restart policy.
+ *
+ * @example Stop retrying on a configuration error
+ * ```ts
+ * import { DoNotRestartError, Supervisor } from "@janus/supervisor";
+ * import assert from "node:assert/strict";
+ *
+ * const supervisor = new Supervisor({ restartPolicy: "always" });
+ * supervisor.add("config", () => {
+ *   throw new DoNotRestartError("missing API key");
+ * });
+ * await supervisor.start();
+ * await Promise.resolve();
+ * assert.equal(supervisor.status()[0]?.state, "failed");
+ * assert.equal(supervisor.status()[0]?.restarts, 0);
+ * await supervisor.stop();
+ * ```
+ */
+export class DoNotRestartError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What went wrong.
+   * @param options `cause`: the underlying error, if any.
+   */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DoNotRestartError";
+  }
+}
+
+/**
+ * The error a service gives up with when it would restart more than
+ * `maxRestarts` times within `restartWindow` milliseconds. It is carried by
+ * the `giveup` event and kept as the service's `lastError`; its `cause` is the
+ * error of the run that crossed the limit.
+ *
+ * @example Reading why a service gave up
+ * ```ts
+ * import { RestartLimitError, Supervisor } from "@janus/supervisor";
+ * import assert from "node:assert/strict";
+ *
+ * const supervisor = new Supervisor({ maxRestarts: 0 });
+ * const gaveUp = new Promise<RestartLimitError>((resolve) =>
+ *   supervisor.addEventListener("giveup", (event) => resolve(event.error), { once: true })
+ * );
+ * supervisor.add("flaky", () => Promise.reject(new Error("boom")));
+ * await supervisor.start();
+ * const error = await gaveUp;
+ * assert.equal(error.service, "flaky");
+ * assert.equal(error.restarts, 0);
+ * assert.equal((error.cause as Error).message, "boom");
+ * await supervisor.stop();
+ * ```
+ */
+export class RestartLimitError extends Error {
+  /** The name of the service that gave up. */
+  readonly service: string;
+  /** How many restarts the service had made when it gave up. */
+  readonly restarts: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param service The name of the service that gave up.
+   * @param restarts How many restarts it had made.
+   * @param options `cause`: the error of the last run.
+   */
+  constructor(service: string, restarts: number, options?: ErrorOptions) {
+    super(
+      `Service '${service}' gave up after ${restarts} restart${restarts === 1 ? "" : "s"}`,
+      options,
+    );
+    this.name = "RestartLimitError";
+    this.service = service;
+    this.restarts = restarts;
+  }
+}

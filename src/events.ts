@@ -1,0 +1,209 @@
+import type { RestartLimitError } from "./errors.ts";
+
+/**
+ * How a run ended: it returned or resolved (`completed`), threw or rejected
+ * (`failed`), or settled after the supervisor aborted its signal
+ * (`stopped`).
+ */
+export type ExitOutcome = "completed" | "failed" | "stopped";
+
+/**
+ * Fired when a run of a service begins, just before `run` is called.
+ *
+ * @example Logging starts
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor();
+ * supervisor.addEventListener("start", (event) => {
+ *   console.log(`${event.service} run #${event.attempt}`);
+ * });
+ * ```
+ */
+export class StartEvent extends Event {
+  /** The name of the service. */
+  readonly service: string;
+  /** Which run this is: 1 for the first, one more per restart. */
+  readonly attempt: number;
+
+  /**
+   * Creates the event.
+   *
+   * @param service The name of the service.
+   * @param attempt Which run this is.
+   */
+  constructor(service: string, attempt: number) {
+    super("start");
+    this.service = service;
+    this.attempt = attempt;
+  }
+}
+
+/**
+ * Fired when a run of a service settles.
+ *
+ * @example Logging failures
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor();
+ * supervisor.addEventListener("exit", (event) => {
+ *   if (event.outcome === "failed") console.error(event.service, event.error);
+ * });
+ * ```
+ */
+export class ExitEvent extends Event {
+  /** The name of the service. */
+  readonly service: string;
+  /** Which run ended. */
+  readonly attempt: number;
+  /** How it ended. */
+  readonly outcome: ExitOutcome;
+  /**
+   * What the run threw or rejected with, when it did (a `stopped` run that
+   * rejected with its signal's reason carries that reason).
+   */
+  // `declare`: no field at all unless the run threw, so `"error" in event`
+  // tells a run that threw `undefined` from one that did not throw.
+  declare readonly error?: unknown;
+
+  /**
+   * Creates the event.
+   *
+   * @param service The name of the service.
+   * @param attempt Which run ended.
+   * @param outcome How it ended.
+   * @param error What the run threw, if it threw.
+   */
+  constructor(service: string, attempt: number, outcome: ExitOutcome, error?: { error: unknown }) {
+    super("exit");
+    this.service = service;
+    this.attempt = attempt;
+    this.outcome = outcome;
+    if (error) (this as { error?: unknown }).error = error.error;
+  }
+}
+
+/**
+ * Fired when a restart is scheduled, before the backoff delay starts.
+ *
+ * @example Reading the backoff schedule
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor();
+ * supervisor.addEventListener("restart", (event) => {
+ *   console.log(`${event.service} run #${event.attempt} in ${event.delay} ms`);
+ * });
+ * ```
+ */
+export class RestartEvent extends Event {
+  /** The name of the service. */
+  readonly service: string;
+  /** The run that will start after the delay. */
+  readonly attempt: number;
+  /** The backoff delay in milliseconds. */
+  readonly delay: number;
+
+  /**
+   * Creates the event.
+   *
+   * @param service The name of the service.
+   * @param attempt The run that will start.
+   * @param delay The delay in milliseconds.
+   */
+  constructor(service: string, attempt: number, delay: number) {
+    super("restart");
+    this.service = service;
+    this.attempt = attempt;
+    this.delay = delay;
+  }
+}
+
+/**
+ * Fired when a service reaches its restart limit and gives up; its state is
+ * then `failed`.
+ *
+ * @example Alerting on a service that gave up
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor();
+ * supervisor.addEventListener("giveup", (event) => {
+ *   console.error(event.error.message, event.error.cause);
+ * });
+ * ```
+ */
+export class GiveupEvent extends Event {
+  /** The name of the service. */
+  readonly service: string;
+  /** Why: its `cause` is the error of the last run. */
+  readonly error: RestartLimitError;
+
+  /**
+   * Creates the event.
+   *
+   * @param service The name of the service.
+   * @param error The error the service gave up with.
+   */
+  constructor(service: string, error: RestartLimitError) {
+    super("giveup");
+    this.service = service;
+    this.error = error;
+  }
+}
+
+/**
+ * Fired during `stop()` when a run did not settle within its `stopTimeout`
+ * after its signal was aborted. The run is abandoned: a promise cannot be
+ * killed.
+ *
+ * @example Reporting a service that ignores its signal
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor();
+ * supervisor.addEventListener("stoptimeout", (event) => {
+ *   console.warn(`${event.service} did not stop in time`);
+ * });
+ * ```
+ */
+export class StopTimeoutEvent extends Event {
+  /** The name of the service. */
+  readonly service: string;
+
+  /**
+   * Creates the event.
+   *
+   * @param service The name of the service.
+   */
+  constructor(service: string) {
+    super("stoptimeout");
+    this.service = service;
+  }
+}
+
+/**
+ * The events a {@linkcode Supervisor} fires, by type, for typed listeners.
+ *
+ * @example A typed listener
+ * ```ts
+ * import type { SupervisorEventMap } from "@janus/supervisor";
+ *
+ * function onRestart(event: SupervisorEventMap["restart"]) {
+ *   console.log(event.delay);
+ * }
+ * ```
+ */
+export interface SupervisorEventMap {
+  /** A run begins. */
+  start: StartEvent;
+  /** A run settled. */
+  exit: ExitEvent;
+  /** A restart was scheduled. */
+  restart: RestartEvent;
+  /** A service reached its restart limit. */
+  giveup: GiveupEvent;
+  /** A run did not stop within its `stopTimeout`. */
+  stoptimeout: StopTimeoutEvent;
+}

@@ -1,0 +1,288 @@
+import { RESTART_POLICIES, type RestartPolicy } from "./service.ts";
+
+/**
+ * The exponential backoff between restarts, the formula of `@std/async`'s
+ * `retry`: the n-th restart since the last reset waits
+ * `min(maxDelay, initialDelay × multiplier^n) × (1 − jitter × random())`
+ * milliseconds, n counting from 0.
+ *
+ * @example A faster, uncapped-by-jitter schedule: 100, 200, 400 … 5000 ms
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor({
+ *   backoff: { initialDelay: 100, maxDelay: 5000, jitter: 0 },
+ * });
+ * ```
+ */
+export interface BackoffOptions {
+  /**
+   * The delay before the first restart, in milliseconds.
+   *
+   * @default {1000}
+   */
+  initialDelay?: number;
+  /**
+   * The longest delay, in milliseconds, before jitter.
+   *
+   * @default {60000}
+   */
+  maxDelay?: number;
+  /**
+   * How much each delay grows over the one before.
+   *
+   * @default {2}
+   */
+  multiplier?: number;
+  /**
+   * The share of each delay that is random, from 0 (none) to 1 (anywhere
+   * between 0 and the full delay). Jitter only shortens a delay.
+   *
+   * @default {0.2}
+   */
+  jitter?: number;
+}
+
+/**
+ * How one service is supervised. Given to {@linkcode Supervisor.add} it
+ * overrides the supervisor's defaults for that service.
+ *
+ * @example A service with its own policy and limit
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor();
+ * supervisor.add("poller", async () => {}, {
+ *   restartPolicy: "always",
+ *   maxRestarts: Infinity,
+ *   backoff: { initialDelay: 250 },
+ * });
+ * ```
+ */
+export interface ServiceOptions {
+  /**
+   * When to restart the service. Precedence: this option, then the service's
+   * own `restartPolicy`, then the supervisor's, then `"on_failure"`.
+   *
+   * @default {"on_failure"}
+   */
+  restartPolicy?: RestartPolicy;
+  /**
+   * The exponential backoff between restarts; each field falls back to the
+   * supervisor's, then to its default.
+   *
+   * @default {{ initialDelay: 1000, maxDelay: 60000, multiplier: 2, jitter: 0.2 }}
+   */
+  backoff?: BackoffOptions;
+  /**
+   * A run that lasted at least this many milliseconds resets the backoff to
+   * `initialDelay`.
+   *
+   * @default {2 × backoff.maxDelay}
+   */
+  resetAfter?: number;
+  /**
+   * The most restarts allowed within `restartWindow`; the restart that would
+   * exceed it gives up instead. `Infinity` never gives up.
+   *
+   * @default {10}
+   */
+  maxRestarts?: number;
+  /**
+   * The sliding window, in milliseconds, over which `maxRestarts` counts.
+   *
+   * @default {600000}
+   */
+  restartWindow?: number;
+  /**
+   * How long `stop()` waits, in milliseconds, for the run to settle after its
+   * signal was aborted, before it abandons the run. `Infinity` waits forever.
+   *
+   * @default {5000}
+   */
+  stopTimeout?: number;
+}
+
+/**
+ * How a {@linkcode Supervisor} supervises: defaults for every service it
+ * holds, each of which {@linkcode ServiceOptions} may override.
+ *
+ * @example Defaults for every service, and a seeded random for jitter
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor({
+ *   restartPolicy: "always",
+ *   backoff: { initialDelay: 500, maxDelay: 30_000 },
+ *   maxRestarts: 5,
+ *   restartWindow: 60_000,
+ *   random: () => 0.5,
+ * });
+ * ```
+ */
+export interface SupervisorOptions extends ServiceOptions {
+  /**
+   * The source of randomness for jitter: returns a number in [0, 1).
+   *
+   * @default {Math.random}
+   */
+  random?: () => number;
+}
+
+/** Every option of one service, resolved. */
+export interface _ResolvedOptions {
+  readonly restartPolicy: RestartPolicy;
+  readonly initialDelay: number;
+  readonly maxDelay: number;
+  readonly multiplier: number;
+  readonly jitter: number;
+  readonly resetAfter: number;
+  readonly maxRestarts: number;
+  readonly restartWindow: number;
+  readonly stopTimeout: number;
+}
+
+/**
+ * The defaults, defined once. `resetAfter` has none of its own: it is twice
+ * the service's `maxDelay`.
+ */
+export const _DEFAULTS = Object.freeze(
+  {
+    restartPolicy: "on_failure",
+    initialDelay: 1000,
+    maxDelay: 60_000,
+    multiplier: 2,
+    jitter: 0.2,
+    maxRestarts: 10,
+    restartWindow: 600_000,
+    stopTimeout: 5000,
+  } as const,
+);
+
+/** The longest delay the global timers honour (2^31 − 1 ms, about 24.8 days). */
+export const _MAX_TIMER_DELAY = 2_147_483_647;
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean" || value == null) {
+    return String(value);
+  }
+  if (typeof value === "function") return "a function";
+  return Object.prototype.toString.call(value);
+}
+
+/** Throws a `TypeError` (wrong type) or `RangeError` (out of range) naming `option`. */
+export function _invalid(
+  where: string,
+  option: string,
+  expected: string,
+  value: unknown,
+  type: "type" | "range",
+): never {
+  const message = `Cannot ${where} as '${option}' must be ${expected}: current value is ${
+    show(value)
+  }`;
+  throw type === "type" ? new TypeError(message) : new RangeError(message);
+}
+
+function number(
+  where: string,
+  option: string,
+  value: unknown,
+  check: (n: number) => boolean,
+  expected: string,
+): void {
+  if (value === undefined) return;
+  if (typeof value !== "number") _invalid(where, option, "a number", value, "type");
+  if (Number.isNaN(value) || !check(value)) _invalid(where, option, expected, value, "range");
+}
+
+/**
+ * Checks the options a caller gave, before anything is registered. `where`
+ * says what was being done, for the message ("create supervisor").
+ */
+export function _validateOptions(where: string, options: unknown): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) {
+    _invalid(where, "options", "an object", options, "type");
+  }
+  const o = options as SupervisorOptions;
+  _validatePolicy(where, "restartPolicy", o.restartPolicy);
+  if (o.backoff !== undefined) {
+    if (typeof o.backoff !== "object" || o.backoff === null) {
+      _invalid(where, "backoff", "an object", o.backoff, "type");
+    }
+    const b = o.backoff;
+    const delay = (n: number) => n >= 0 && n <= _MAX_TIMER_DELAY;
+    const delayText = `a number of milliseconds from 0 to ${_MAX_TIMER_DELAY}`;
+    number(where, "backoff.initialDelay", b.initialDelay, delay, delayText);
+    number(where, "backoff.maxDelay", b.maxDelay, delay, delayText);
+    number(where, "backoff.multiplier", b.multiplier, (n) => n >= 1 && n < Infinity, "at least 1");
+    number(where, "backoff.jitter", b.jitter, (n) => n >= 0 && n <= 1, "between 0 and 1");
+  }
+  number(where, "resetAfter", o.resetAfter, (n) => n >= 0, "a non-negative number");
+  number(
+    where,
+    "maxRestarts",
+    o.maxRestarts,
+    (n) => n === Infinity || (Number.isInteger(n) && n >= 0),
+    "a non-negative integer or Infinity",
+  );
+  number(where, "restartWindow", o.restartWindow, (n) => n > 0, "a positive number");
+  number(
+    where,
+    "stopTimeout",
+    o.stopTimeout,
+    (n) => n > 0 && (n <= _MAX_TIMER_DELAY || n === Infinity),
+    `a positive number up to ${_MAX_TIMER_DELAY}, or Infinity`,
+  );
+  if ("random" in o && o.random !== undefined && typeof o.random !== "function") {
+    _invalid(where, "random", "a function", o.random, "type");
+  }
+}
+
+/** Checks a restart policy, wherever it came from. */
+export function _validatePolicy(where: string, option: string, value: unknown): void {
+  if (value !== undefined && !RESTART_POLICIES.includes(value as RestartPolicy)) {
+    _invalid(where, option, `one of "always", "on_failure", "never"`, value, "range");
+  }
+}
+
+/**
+ * Resolves one service's options: the service's options, then the service's
+ * own policy (for `restartPolicy` only), then the supervisor's, then the
+ * defaults. Checks what only the merged options can tell (`maxDelay` below
+ * `initialDelay`).
+ */
+export function _resolveOptions(
+  where: string,
+  supervisor: SupervisorOptions,
+  service: ServiceOptions,
+  ownPolicy: RestartPolicy | undefined,
+): _ResolvedOptions {
+  const sb = supervisor.backoff ?? {};
+  const b = service.backoff ?? {};
+  const initialDelay = b.initialDelay ?? sb.initialDelay ?? _DEFAULTS.initialDelay;
+  const maxDelay = b.maxDelay ?? sb.maxDelay ?? _DEFAULTS.maxDelay;
+  if (maxDelay < initialDelay) {
+    _invalid(
+      where,
+      "backoff.maxDelay",
+      `at least 'backoff.initialDelay' (${initialDelay})`,
+      maxDelay,
+      "range",
+    );
+  }
+  return {
+    restartPolicy: service.restartPolicy ?? ownPolicy ?? supervisor.restartPolicy ??
+      _DEFAULTS.restartPolicy,
+    initialDelay,
+    maxDelay,
+    multiplier: b.multiplier ?? sb.multiplier ?? _DEFAULTS.multiplier,
+    jitter: b.jitter ?? sb.jitter ?? _DEFAULTS.jitter,
+    resetAfter: service.resetAfter ?? supervisor.resetAfter ?? 2 * maxDelay,
+    maxRestarts: service.maxRestarts ?? supervisor.maxRestarts ?? _DEFAULTS.maxRestarts,
+    restartWindow: service.restartWindow ?? supervisor.restartWindow ?? _DEFAULTS.restartWindow,
+    stopTimeout: service.stopTimeout ?? supervisor.stopTimeout ?? _DEFAULTS.stopTimeout,
+  };
+}

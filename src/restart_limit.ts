@@ -1,0 +1,36 @@
+/**
+ * The restart limit: at most `maxRestarts` restarts within any sliding
+ * window of `restartWindow` milliseconds. A pure structure over the times of
+ * past restarts; it keeps at most `maxRestarts` of them, so its memory is
+ * bounded however long a service keeps restarting.
+ */
+export class _RestartWindow {
+  readonly #maxRestarts: number;
+  readonly #window: number;
+  /** Times of the restarts still inside the window, oldest first. */
+  readonly #times: number[] = [];
+
+  constructor(maxRestarts: number, window: number) {
+    this.#maxRestarts = maxRestarts;
+    this.#window = window;
+  }
+
+  /**
+   * Asks to restart at time `now`. Records the restart and returns `true`
+   * when it is within the limit; returns `false`, recording nothing, when it
+   * would be restart number `maxRestarts + 1` within the window.
+   */
+  admit(now: number): boolean {
+    if (this.#maxRestarts === Infinity) return true;
+    const times = this.#times;
+    while (times.length > 0 && now - times[0]! >= this.#window) times.shift();
+    if (times.length >= this.#maxRestarts) return false;
+    times.push(now);
+    return true;
+  }
+
+  /** Forgets every recorded restart. */
+  clear(): void {
+    this.#times.length = 0;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * A stand-in for `@std/testing/time`'s `FakeTime` built on
+ * `@sinonjs/fake-timers`, faking exactly the globals FakeTime fakes and
+ * advancing time the way FakeTime does, so a test that passes here passes
+ * for a user who tests with FakeTime.
+ */
+import FakeTimers from "@sinonjs/fake-timers";
+
+// Captured before any clock is installed: the one real macrotask that
+// `tickAsync` uses to flush microtasks, as FakeTime's `runMicrotasks` does.
+const realSetTimeout = globalThis.setTimeout;
+
+/** The globals FakeTime replaces (it also fakes `AbortSignal.timeout`, which the module never uses). */
+export const FAKED = [
+  "Date",
+  "setTimeout",
+  "clearTimeout",
+  "setInterval",
+  "clearInterval",
+] as const;
+
+export class FakeTime {
+  readonly #clock: ReturnType<typeof FakeTimers.install>;
+
+  constructor(now = 0) {
+    this.#clock = FakeTimers.install({ now, toFake: [...FAKED] });
+  }
+
+  /** The fake clock's time in milliseconds. */
+  get now(): number {
+    return this.#clock.now;
+  }
+
+  /** Fires every timer due within `ms`, in order, with no microtasks between them. */
+  tick(ms = 0): void {
+    this.#clock.tick(ms);
+  }
+
+  /** Lets queued microtasks run, through one real macrotask. */
+  async runMicrotasks(): Promise<void> {
+    await new Promise((resolve) => realSetTimeout(resolve, 0));
+  }
+
+  /** FakeTime's `tickAsync`: flush microtasks once, then `tick(ms)`. */
+  async tickAsync(ms = 0): Promise<void> {
+    await this.runMicrotasks();
+    this.#clock.tick(ms);
+  }
+
+  /** FakeTime's `nextAsync`: flush microtasks, then jump to the next timer, if any. */
+  async nextAsync(): Promise<boolean> {
+    await this.runMicrotasks();
+    if (this.#clock.countTimers() === 0) return false;
+    this.#clock.next();
+    return true;
+  }
+
+  /** How many timers are pending. */
+  countTimers(): number {
+    return this.#clock.countTimers();
+  }
+
+  restore(): void {
+    this.#clock.uninstall();
+  }
+}
+
+/** Runs `fn` with fake time from 0 and restores the real clock afterwards, whatever happens. */
+export async function withFakeTime(fn: (time: FakeTime) => Promise<void>): Promise<void> {
+  const time = new FakeTime(0);
+  try {
+    await fn(time);
+  } finally {
+    time.restore();
+  }
+}

@@ -1,0 +1,61 @@
+import type { Supervisor } from "../mod.ts";
+
+/**
+ * Records every lifecycle event of `supervisor` as one line with the clock's
+ * time, so tests compare whole sequences:
+ * `1000 start a#2`, `1000 exit a#2 failed`, `1000 restart a#3 2000`,
+ * `7000 giveup a`, `5000 stoptimeout a`.
+ */
+export function recordEvents(supervisor: Supervisor): string[] {
+  const log: string[] = [];
+  supervisor.addEventListener(
+    "start",
+    (e) => log.push(`${Date.now()} start ${e.service}#${e.attempt}`),
+  );
+  supervisor.addEventListener(
+    "exit",
+    (e) => log.push(`${Date.now()} exit ${e.service}#${e.attempt} ${e.outcome}`),
+  );
+  supervisor.addEventListener(
+    "restart",
+    (e) => log.push(`${Date.now()} restart ${e.service}#${e.attempt} ${e.delay}`),
+  );
+  supervisor.addEventListener("giveup", (e) => log.push(`${Date.now()} giveup ${e.service}`));
+  supervisor.addEventListener(
+    "stoptimeout",
+    (e) => log.push(`${Date.now()} stoptimeout ${e.service}`),
+  );
+  return log;
+}
+
+/** A run that waits for its signal, then returns: a well-behaved long-running service. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
+/** A run that never settles and ignores its signal. */
+export function forever(): Promise<void> {
+  return new Promise(() => {});
+}
+
+/** A run that fails after `ms` milliseconds, or returns as soon as `signal` aborts. */
+export function failAfter(
+  ms: number,
+  signal: AbortSignal,
+  message = `failed after ${ms} ms`,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      reject(new Error(message));
+    }, ms);
+    function onAbort() {
+      clearTimeout(timer);
+      resolve();
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

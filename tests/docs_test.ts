@@ -1,0 +1,55 @@
+// Deno only: checks that the documentation agrees with the code. It reads
+// source files, so it runs on the sources, not on the built package.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { _DEFAULTS } from "../src/options.ts";
+
+const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8");
+
+/** The `@default` of each option documented in src/options.ts, by field name. */
+function documentedDefaults(): Record<string, string> {
+  const found: Record<string, string> = {};
+  const pattern = /@default \{(.+?)\}\s*\*\/\s*(\w+)\?:/g;
+  for (const [, value, field] of read("../src/options.ts").matchAll(pattern)) {
+    found[field!] = value!;
+  }
+  return found;
+}
+
+/** The README's options table: option name (without `backoff.`) to the Default cell. */
+function readmeDefaults(): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const line of read("../README.md").split("\n")) {
+    const cells = line.split(/(?<!\\)\|/).map((cell) => cell.trim());
+    const option = /^`(?:backoff\.)?(\w+)`$/.exec(cells[1] ?? "")?.[1];
+    if (option && cells.length >= 5 && cells[3]!.startsWith("`")) {
+      found[option] = cells[3]!.slice(1, -1);
+    }
+  }
+  return found;
+}
+
+describe("Documentation", () => {
+  it("documents the real defaults with @default, once per option", () => {
+    const documented = documentedDefaults();
+    for (const [field, value] of Object.entries(_DEFAULTS)) {
+      assert.equal(documented[field], JSON.stringify(value), `@default of ${field}`);
+    }
+    assert.equal(documented.resetAfter, "2 × backoff.maxDelay");
+    assert.equal(documented.random, "Math.random");
+    assert.deepEqual(
+      Object.keys(documented).sort(),
+      [...Object.keys(_DEFAULTS), "backoff", "random", "resetAfter"].sort(),
+    );
+  });
+
+  it("lists the real defaults in the README's options table", () => {
+    const table = readmeDefaults();
+    for (const [field, value] of Object.entries(_DEFAULTS)) {
+      assert.equal(table[field], JSON.stringify(value), `README default of ${field}`);
+    }
+    assert.equal(table.resetAfter, "2 × maxDelay");
+    assert.equal(table.random, "Math.random");
+  });
+});
