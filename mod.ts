@@ -39,14 +39,16 @@
  */
 
 export { Supervisor } from "./src/supervisor.ts";
-export type { ServiceState, ServiceStatus, StopReport } from "./src/supervisor.ts";
+export type { ServiceState, ServiceStatus, StopReport, SupervisorState } from "./src/supervisor.ts";
 export type { RestartPolicy, RunContext, Service } from "./src/service.ts";
-export type { BackoffOptions, ServiceOptions, SupervisorOptions } from "./src/options.ts";
-export { DoNotRestartError, RestartLimitError } from "./src/errors.ts";
+export type { BackoffOptions, ServiceOptions, Strategy, SupervisorOptions } from "./src/options.ts";
+export { DoNotRestartError, EscalateError, RestartLimitError } from "./src/errors.ts";
 export {
+  EscalateEvent,
   ExitEvent,
   type ExitOutcome,
   GiveupEvent,
+  ReadyEvent,
   RestartEvent,
   StartEvent,
   StopTimeoutEvent,

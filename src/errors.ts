@@ -79,3 +79,36 @@ export class RestartLimitError extends Error {
     this.restarts = restarts;
   }
 }
+
+/**
+ * Throw or reject with this from a service's `run` to hand the failure to
+ * the level above: a supervisor with `escalate: true` stops all its children
+ * in reverse order and fails itself with this error (its `run()` rejects, or,
+ * at the top, its `done` rejects), and its parent applies its own policy. A
+ * supervisor without `escalate` treats it as any other failure.
+ *
+ * @example A failure no restart of this subtree can fix
+ * ```ts
+ * import { EscalateError, Supervisor } from "@janus/supervisor";
+ * import assert from "node:assert/strict";
+ *
+ * const supervisor = new Supervisor({ escalate: true });
+ * supervisor.add("disk", () => {
+ *   throw new EscalateError("disk full");
+ * });
+ * await supervisor.start();
+ * await assert.rejects(supervisor.done, { name: "EscalateError", message: "disk full" });
+ * ```
+ */
+export class EscalateError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What went wrong.
+   * @param options `cause`: the underlying error, if any.
+   */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EscalateError";
+  }
+}

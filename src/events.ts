@@ -184,6 +184,91 @@ export class StopTimeoutEvent extends Event {
 }
 
 /**
+ * Fired when a run says it is ready, by calling `context.ready()`.
+ *
+ * @example Logging readiness
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor();
+ * supervisor.addEventListener("ready", (event) => console.log(`${event.service} is ready`));
+ * ```
+ */
+export class ReadyEvent extends Event {
+  /** The name of the service. */
+  readonly service: string;
+  /** Which run is ready. */
+  readonly attempt: number;
+
+  /**
+   * Creates the event.
+   *
+   * @param service The name of the service.
+   * @param attempt Which run is ready.
+   */
+  constructor(service: string, attempt: number) {
+    super("ready");
+    this.service = service;
+    this.attempt = attempt;
+  }
+}
+
+/**
+ * Fired when a supervisor with `escalate: true` has stopped all its
+ * children because one of them gave up or threw an `EscalateError`; its
+ * `run()` (or `done`) then rejects with `error`.
+ *
+ * @example Exiting when the top-level supervisor escalates
+ * ```ts
+ * import { Supervisor } from "@janus/supervisor";
+ *
+ * const supervisor = new Supervisor({ escalate: true });
+ * supervisor.addEventListener("escalate", (event) => {
+ *   console.error(`${event.service} escalated:`, event.error);
+ * });
+ * ```
+ */
+export class EscalateEvent extends Event {
+  /** The name of the child that caused the escalation. */
+  readonly service: string;
+  /** The error the supervisor fails with. */
+  readonly error: unknown;
+
+  /**
+   * Creates the event.
+   *
+   * @param service The name of the child that caused it.
+   * @param error The error the supervisor fails with.
+   */
+  constructor(service: string, error: unknown) {
+    super("escalate");
+    this.service = service;
+    this.error = error;
+  }
+}
+
+/** The same event for a parent supervisor, with `prefix/` before the service name. */
+export function _withPrefix(event: Event, prefix: string): Event | undefined {
+  if (event instanceof StartEvent) return new StartEvent(prefix + event.service, event.attempt);
+  if (event instanceof ExitEvent) {
+    return new ExitEvent(
+      prefix + event.service,
+      event.attempt,
+      event.outcome,
+      "error" in event ? { error: event.error } : undefined,
+    );
+  }
+  if (event instanceof RestartEvent) {
+    return new RestartEvent(prefix + event.service, event.attempt, event.delay);
+  }
+  if (event instanceof GiveupEvent) return new GiveupEvent(prefix + event.service, event.error);
+  if (event instanceof StopTimeoutEvent) return new StopTimeoutEvent(prefix + event.service);
+  if (event instanceof ReadyEvent) return new ReadyEvent(prefix + event.service, event.attempt);
+  if (event instanceof EscalateEvent) return new EscalateEvent(prefix + event.service, event.error);
+  return undefined;
+}
+
+/**
  * The events a {@linkcode Supervisor} fires, by type, for typed listeners.
  *
  * @example A typed listener
@@ -206,4 +291,8 @@ export interface SupervisorEventMap {
   giveup: GiveupEvent;
   /** A run did not stop within its `stopTimeout`. */
   stoptimeout: StopTimeoutEvent;
+  /** A run called `context.ready()`. */
+  ready: ReadyEvent;
+  /** The supervisor stopped its children and fails, for its parent to decide. */
+  escalate: EscalateEvent;
 }

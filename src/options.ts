@@ -101,7 +101,35 @@ export interface ServiceOptions {
    * @default {5000}
    */
   stopTimeout?: number;
+  /**
+   * Whether `start()` waits for this service to call `context.ready()` before
+   * it starts the next one (systemd's `Type=notify`): `true` waits as long as
+   * it takes, a number of milliseconds fails `start()` after that long. A run
+   * that completes before it is ready counts as ready; one that fails, or
+   * times out, fails `start()` once the services already started are stopped.
+   *
+   * @default {false}
+   */
+  waitReady?: boolean | number;
 }
+
+/**
+ * How a supervisor restarts its children when one of them is restarted
+ * after it failed (OTP's strategies):
+ *
+ * - `"one_for_one"`: only that child;
+ * - `"one_for_all"`: every child is stopped, in reverse order, then all are
+ *   started again in order;
+ * - `"rest_for_one"`: that child and every child added after it.
+ */
+export type Strategy = "one_for_one" | "one_for_all" | "rest_for_one";
+
+/** The strategies, in the order the docs list them. */
+export const _STRATEGIES: readonly Strategy[] = Object.freeze([
+  "one_for_one",
+  "one_for_all",
+  "rest_for_one",
+]);
 
 /**
  * How a {@linkcode Supervisor} supervises: defaults for every service it
@@ -122,6 +150,38 @@ export interface ServiceOptions {
  */
 export interface SupervisorOptions extends ServiceOptions {
   /**
+   * The supervisor's name: its events reach a parent supervisor as
+   * `name/service`.
+   *
+   * @default {"supervisor"}
+   */
+  name?: string;
+  /**
+   * Which children restart when one child is restarted after a failure.
+   *
+   * @default {"one_for_one"}
+   */
+  strategy?: Strategy;
+  /**
+   * When a child gives up (its restart limit) or throws an
+   * {@linkcode EscalateError}: `true` stops every child in reverse order and
+   * fails the supervisor (its `run()` rejects, its `done` rejects), so the
+   * level above decides; `false` leaves the child `failed` and the others
+   * running.
+   *
+   * @default {false}
+   */
+  escalate?: boolean;
+  /**
+   * The most a shutdown may take, in milliseconds: `stop()` settles within
+   * this plus one timer tick, each service still bounded by its own
+   * `stopTimeout`. Runs not stopped by then are abandoned and reported.
+   * Kubernetes' default grace period.
+   *
+   * @default {30000}
+   */
+  shutdownTimeout?: number;
+  /**
    * The source of randomness for jitter: returns a number in [0, 1).
    *
    * @default {Math.random}
@@ -140,6 +200,7 @@ export interface _ResolvedOptions {
   readonly maxRestarts: number;
   readonly restartWindow: number;
   readonly stopTimeout: number;
+  readonly waitReady: boolean | number;
 }
 
 /**
@@ -156,6 +217,11 @@ export const _DEFAULTS = Object.freeze(
     maxRestarts: 10,
     restartWindow: 600_000,
     stopTimeout: 5000,
+    waitReady: false,
+    name: "supervisor",
+    strategy: "one_for_one",
+    escalate: false,
+    shutdownTimeout: 30_000,
   } as const,
 );
 
@@ -236,9 +302,46 @@ export function _validateOptions(where: string, options: unknown): void {
     (n) => n > 0 && (n <= _MAX_TIMER_DELAY || n === Infinity),
     `a positive number up to ${_MAX_TIMER_DELAY}, or Infinity`,
   );
-  if ("random" in o && o.random !== undefined && typeof o.random !== "function") {
+  if (o.random !== undefined && typeof o.random !== "function") {
     _invalid(where, "random", "a function", o.random, "type");
   }
+  const w = o.waitReady;
+  const waitText = `true, false or a positive number of milliseconds up to ${_MAX_TIMER_DELAY}`;
+  if (w !== undefined && typeof w !== "boolean" && typeof w !== "number") {
+    _invalid(where, "waitReady", waitText, w, "type");
+  }
+  if (typeof w === "number") {
+    number(
+      where,
+      "waitReady",
+      w,
+      (n) => n > 0 && n <= _MAX_TIMER_DELAY,
+      waitText,
+    );
+  }
+  if (o.name !== undefined) {
+    if (typeof o.name !== "string") _invalid(where, "name", "a string", o.name, "type");
+    if (o.name === "") _invalid(where, "name", "a non-empty string", o.name, "range");
+  }
+  if (o.strategy !== undefined && !_STRATEGIES.includes(o.strategy)) {
+    _invalid(
+      where,
+      "strategy",
+      `one of "one_for_one", "one_for_all", "rest_for_one"`,
+      o.strategy,
+      "range",
+    );
+  }
+  if (o.escalate !== undefined && typeof o.escalate !== "boolean") {
+    _invalid(where, "escalate", "a boolean", o.escalate, "type");
+  }
+  number(
+    where,
+    "shutdownTimeout",
+    o.shutdownTimeout,
+    (n) => n > 0 && (n <= _MAX_TIMER_DELAY || n === Infinity),
+    `a positive number up to ${_MAX_TIMER_DELAY}, or Infinity`,
+  );
 }
 
 /** Checks a restart policy, wherever it came from. */
@@ -284,5 +387,6 @@ export function _resolveOptions(
     maxRestarts: service.maxRestarts ?? supervisor.maxRestarts ?? _DEFAULTS.maxRestarts,
     restartWindow: service.restartWindow ?? supervisor.restartWindow ?? _DEFAULTS.restartWindow,
     stopTimeout: service.stopTimeout ?? supervisor.stopTimeout ?? _DEFAULTS.stopTimeout,
+    waitReady: service.waitReady ?? supervisor.waitReady ?? _DEFAULTS.waitReady,
   };
 }

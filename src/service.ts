@@ -41,6 +41,13 @@ export const RESTART_POLICIES: readonly RestartPolicy[] = Object.freeze([
 export interface RunContext {
   /** 1 on the first run of the service, one more on each restart. */
   readonly attempt: number;
+  /**
+   * Says this run is ready to serve: fires a `ready` event, shows in
+   * `status()`, and lets `start()` go on to the next service when this one
+   * was added with `waitReady`. Calling it again, or after the run ended,
+   * does nothing.
+   */
+  ready(): void;
 }
 
 /**

@@ -1,37 +1,43 @@
 import { _backoffDelay } from "./backoff.ts";
-import { DoNotRestartError, RestartLimitError } from "./errors.ts";
+import { DoNotRestartError, EscalateError, RestartLimitError } from "./errors.ts";
 import {
+  _withPrefix,
+  EscalateEvent,
   ExitEvent,
   type ExitOutcome,
   GiveupEvent,
+  ReadyEvent,
   RestartEvent,
   StartEvent,
   StopTimeoutEvent,
   type SupervisorEventMap,
 } from "./events.ts";
 import {
+  _DEFAULTS,
   _invalid,
   type _ResolvedOptions,
   _resolveOptions,
   _validateOptions,
   _validatePolicy,
   type ServiceOptions,
+  type Strategy,
   type SupervisorOptions,
 } from "./options.ts";
 import { _RestartWindow } from "./restart_limit.ts";
-import type { Service } from "./service.ts";
+import type { RestartPolicy, RunContext, Service } from "./service.ts";
 
 /**
  * Where a service is in its life:
  *
  * - `running`: a run is live;
- * - `backing_off`: the run ended and a restart waits out its delay;
+ * - `backing_off`: the run ended and a restart waits out its delay (or waits
+ *   for its group to be restarted);
  * - `completed`: the run completed and the policy does not restart it;
  * - `failed`: the run failed and will not be restarted (policy `never`, a
  *   {@linkcode DoNotRestartError}, or the restart limit);
- * - `stopping`: `stop()` aborted the run and waits for it to settle (a run
- *   abandoned after its `stopTimeout` stays here until it settles);
- * - `stopped`: not started yet, or stopped by `stop()`.
+ * - `stopping`: the supervisor aborted the run and waits for it to settle (a
+ *   run abandoned after its `stopTimeout` stays here until it settles);
+ * - `stopped`: not started yet, or stopped.
  */
 export type ServiceState =
   | "running"
@@ -40,6 +46,14 @@ export type ServiceState =
   | "failed"
   | "stopping"
   | "stopped";
+
+/**
+ * Where a supervisor itself is in its life: `idle` before `start()` or
+ * `run()`, `starting` while it starts its children, `running`, `stopping`
+ * while it stops them, `stopped` afterwards, and `failed` after it escalated
+ * or a service failed before it was ready.
+ */
+export type SupervisorState = "idle" | "starting" | "running" | "stopping" | "stopped" | "failed";
 
 /**
  * A snapshot of one service, as {@linkcode Supervisor.status} reports it.
@@ -51,31 +65,36 @@ export interface ServiceStatus {
   readonly state: ServiceState;
   /** The number of the current or last run: 0 before the first. */
   readonly attempt: number;
-  /** How many restarts have been scheduled. */
+  /** How many restarts have been made or scheduled. */
   readonly restarts: number;
+  /** Whether the current run called `context.ready()`. */
+  readonly ready: boolean;
   /**
    * What the last failed run threw, or the {@linkcode RestartLimitError} the
    * service gave up with. Absent while no run has failed.
    */
   readonly lastError?: unknown;
+  /** For a child supervisor: the status of its own children. */
+  readonly children?: ServiceStatus[];
 }
 
 /** What {@linkcode Supervisor.stop} reports, each list in stop order. */
 export interface StopReport {
   /**
-   * The services that were running or waiting to restart when `stop()` was
-   * called and are now at rest.
+   * The services that were running or waiting to restart when the shutdown
+   * began and are now at rest.
    */
   readonly stopped: string[];
   /**
-   * The services whose run did not settle within its `stopTimeout` after its
-   * signal was aborted, and was abandoned.
+   * The services whose run did not settle within its `stopTimeout` (or the
+   * `shutdownTimeout`) after its signal was aborted, and was abandoned.
    */
   readonly timedOut: string[];
 }
 
 /** One supervised service and everything the supervisor knows of it. */
 interface _Child {
+  readonly name: string;
   readonly service: Service;
   readonly options: _ResolvedOptions;
   readonly window: _RestartWindow;
@@ -85,12 +104,69 @@ interface _Child {
   /** Restarts since the backoff was last reset: the n of the formula. */
   backoffStep: number;
   lastError: { readonly error: unknown } | undefined;
+  ready: boolean;
   /** The live run's controller; kept for an abandoned run until it settles. */
   controller: AbortController | undefined;
   /** Settles (never rejects) when the live run has settled and been handled. */
   settled: Promise<void> | undefined;
   startedAt: number;
+  /** The pending restart's timer. */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Waits to be restarted with its group: its exits decide nothing. */
+  grouped: boolean;
+  /** `start()` waits for this run to be ready: told how the wait ended. */
+  readyWaiter: ((outcome: "ready" | "failed" | "stopped") => void) | undefined;
+  removed: boolean;
+}
+
+/** One `run()` of a supervisor: from starting its children to stopping them. */
+interface _Session {
+  /** No restart or start is made any more: the children are being stopped. */
+  ending: boolean;
+  /** Why it ends: the abort reason its children get. */
+  reason: unknown;
+  /** The reason came from this supervisor, not from its caller. */
+  ownReason: boolean;
+  /** Set when a child made it escalate. */
+  escalation: { readonly service: string; readonly error: unknown } | undefined;
+  /** Resolves when the session is told to end. */
+  readonly ended: Promise<void>;
+  end(reason: unknown, ownReason: boolean): void;
+  /** The children whose pending restart was cancelled when it ended. */
+  readonly cancelled: Set<_Child>;
+  /** The shutdown's report. */
+  readonly report: Promise<StopReport>;
+  setReport(report: Promise<StopReport>): void;
+}
+
+/** A new session; `onEnd` runs synchronously when it is told to end. */
+function _newSession(onEnd: (session: _Session) => void): _Session {
+  let ended!: () => void;
+  let setReport!: (report: Promise<StopReport>) => void;
+  const session: _Session = {
+    ending: false,
+    reason: undefined,
+    ownReason: false,
+    escalation: undefined,
+    ended: new Promise<void>((resolve) => ended = resolve),
+    end(reason, ownReason) {
+      if (session.ending) return;
+      session.ending = true;
+      session.reason = reason;
+      session.ownReason = ownReason;
+      onEnd(session);
+      ended();
+    },
+    cancelled: new Set(),
+    report: new Promise<StopReport>((resolve) => setReport = resolve),
+    setReport: (report) => setReport(report),
+  };
+  return session;
+}
+
+/** An abort reason the supervisor gives on its own: says why, and stays an `AbortError`. */
+function _abortReason(message: string): DOMException {
+  return new DOMException(message, "AbortError");
 }
 
 /**
@@ -99,9 +175,13 @@ interface _Child {
  * to a restart limit, and stops them all gracefully, in reverse order, each
  * within its `stopTimeout`.
  *
- * Lifecycle events (`start`, `exit`, `restart`, `giveup`, `stoptimeout`) are
- * dispatched on the supervisor, which is an `EventTarget`. A listener that
- * throws never changes what the supervisor does.
+ * A supervisor is itself a {@linkcode Service}, so supervisors nest into a
+ * tree: add one to another and it is started, stopped and restarted as a
+ * unit, with its events reaching the parent as `child/service`.
+ *
+ * Lifecycle events (`start`, `ready`, `exit`, `restart`, `giveup`,
+ * `stoptimeout`, `escalate`) are dispatched on the supervisor, which is an
+ * `EventTarget`. A listener that throws never changes what it does.
  *
  * @example Restarting a failing service with backoff
  * ```ts
@@ -127,13 +207,36 @@ interface _Child {
  * assert.deepEqual(await supervisor.stop(), { stopped: ["flaky"], timedOut: [] });
  * ```
  */
-export class Supervisor extends EventTarget {
+export class Supervisor extends EventTarget implements Service {
+  /** The supervisor's name, as its parent knows it. */
+  readonly name: string;
+  /**
+   * A supervisor has no restart policy of its own: as a child it is
+   * restarted as its parent's options say (`"on_failure"` by default), so a
+   * subtree that escalates is restarted and one that stops is not.
+   */
+  readonly restartPolicy?: RestartPolicy;
   readonly #options: SupervisorOptions;
+  readonly #strategy: Strategy;
+  readonly #escalate: boolean;
+  readonly #shutdownTimeout: number;
   readonly #random: () => number;
   readonly #children = new Map<string, _Child>();
-  #started = false;
+  #parent: Supervisor | undefined;
+  #state: SupervisorState = "idle";
+  #session: _Session | undefined;
+  /** Group restarts, one at a time, as OTP's supervisor handles one exit at a time. */
+  #groupRestarts: Promise<void> = Promise.resolve();
+  /** `start()` was called: the supervisor runs on its own controller. */
+  #controller: AbortController | undefined;
+  #startup: Promise<void> | undefined;
   #stopped = false;
   #stopping: Promise<StopReport> | undefined;
+  /** Set by a parent that is shutting down: this shutdown must end by then. */
+  #deadlineAt: number | undefined;
+  #lastReport: Promise<StopReport> | undefined;
+  readonly #done: Promise<void>;
+  #settleDone!: (error?: { error: unknown }) => void;
 
   /**
    * Creates a supervisor with defaults for the services it will hold.
@@ -149,23 +252,63 @@ export class Supervisor extends EventTarget {
     // Copied, so a caller mutating its object later changes nothing here.
     this.#options = { ...options, ...(options.backoff ? { backoff: { ...options.backoff } } : {}) };
     _resolveOptions(where, this.#options, {}, undefined);
+    this.name = options.name ?? _DEFAULTS.name;
+    this.#strategy = options.strategy ?? _DEFAULTS.strategy;
+    this.#escalate = options.escalate ?? _DEFAULTS.escalate;
+    this.#shutdownTimeout = options.shutdownTimeout ?? _DEFAULTS.shutdownTimeout;
     this.#random = options.random ?? (() => Math.random());
+    this.#done = new Promise<void>((resolve, reject) => {
+      this.#settleDone = (error) => error ? reject(error.error) : resolve();
+    });
+    // Nobody has to await `done`: its rejection is never reported unhandled.
+    this.#done.catch(() => {});
   }
 
   /**
-   * Adds a service object. After `start()`, the service starts at once.
+   * Settles when the supervisor started with `start()` is over: resolves
+   * after `stop()`, rejects with the error when it escalated or a service
+   * failed before it was ready. Exit non-zero on a rejection and let a
+   * process manager restart the program. Never reported as an unhandled
+   * rejection when nobody awaits it.
    *
-   * @param service The service; the same object is run on every restart.
+   * @example Exiting non-zero on escalation
+   * ```ts ignore
+   * import { Supervisor } from "@janus/supervisor";
+   *
+   * const supervisor = new Supervisor({ escalate: true });
+   * await supervisor.start();
+   * supervisor.done.catch((error) => {
+   *   console.error(error);
+   *   Deno.exit(1);
+   * });
+   * ```
+   */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Where the supervisor is in its life. */
+  get state(): SupervisorState {
+    return this.#state;
+  }
+
+  /**
+   * Adds a service object. While the supervisor runs, the service starts at
+   * once.
+   *
+   * @param service The service; the same object is run on every restart. A
+   * `Supervisor` makes a tree.
    * @param options Overrides of the supervisor's options for this service.
    * @returns The supervisor, for chaining.
    * @throws {TypeError | RangeError} The service or an option is invalid, or
    * the name is taken; nothing is registered.
-   * @throws {Error} The supervisor is stopped.
+   * @throws {Error} The supervisor is stopped, or the service is a supervisor
+   * that already has a parent, is running, or is this one or an ancestor.
    */
   add(service: Service, options?: ServiceOptions): this;
   /**
-   * Adds a service given by its name and its `run` function. After
-   * `start()`, the service starts at once.
+   * Adds a service given by its name and its `run` function. While the
+   * supervisor runs, the service starts at once.
    *
    * @param name A unique, non-empty name.
    * @param run Does the service's work until it is done, fails, or `signal`
@@ -211,8 +354,20 @@ export class Supervisor extends EventTarget {
     }
     _validatePolicy(where, "service.restartPolicy", service.restartPolicy);
     _validateOptions(where, options);
+    if (service instanceof Supervisor) {
+      if (service === this || service.#isAncestorOf(this)) {
+        throw new Error(`Cannot ${where} as it is this supervisor or its ancestor`);
+      }
+      if (service.#parent) throw new Error(`Cannot ${where} as it already has a parent supervisor`);
+      if (service.#session || service.#stopped) {
+        throw new Error(`Cannot ${where} as it was started or stopped on its own`);
+      }
+      // OTP gives a child supervisor all the time its own shutdown takes.
+      options = { stopTimeout: service.#shutdownTimeout, ...options };
+    }
     const resolved = _resolveOptions(where, this.#options, options ?? {}, service.restartPolicy);
     const child: _Child = {
+      name,
       service,
       options: resolved,
       window: new _RestartWindow(resolved.maxRestarts, resolved.restartWindow),
@@ -221,44 +376,72 @@ export class Supervisor extends EventTarget {
       restarts: 0,
       backoffStep: 0,
       lastError: undefined,
+      ready: false,
       controller: undefined,
       settled: undefined,
       startedAt: 0,
       timer: undefined,
+      grouped: false,
+      readyWaiter: undefined,
+      removed: false,
     };
+    if (service instanceof Supervisor) service.#parent = this;
     this.#children.set(name, child);
-    if (this.#started) this.#launch(child);
+    if (this.#session && !this.#session.ending && this.#state !== "idle") this.#launch(child);
     return this;
   }
 
   /**
-   * Starts every service, in the order they were added. Services added later
-   * start as they are added. Calling it again does nothing.
+   * Starts every service, in the order they were added; services added later
+   * start as they are added. A service added with `waitReady` must call
+   * `context.ready()` before the next one starts. Calling it again returns
+   * the same promise.
    *
-   * @returns A promise that resolves once every service's first run began.
-   * @throws {Error} The supervisor is stopped (the promise rejects).
+   * @returns A promise that resolves once every service has started (and
+   * every `waitReady` service is ready).
+   * @throws {Error} The supervisor is stopped or running as a child, or a
+   * `waitReady` service failed (or timed out) before it was ready; the
+   * services already started are stopped first.
    */
   start(): Promise<void> {
     if (this.#stopped) {
-      return Promise.reject(new Error("Cannot start supervisor as it is stopped"));
+      return Promise.reject(new Error(`Cannot start supervisor '${this.name}' as it is stopped`));
     }
-    if (!this.#started) {
-      this.#started = true;
-      for (const child of this.#children.values()) {
-        // A `start` listener or a run may have stopped the supervisor.
-        if (this.#stopped) break;
-        this.#launch(child);
-      }
+    if (this.#startup) return this.#startup;
+    if (this.#session) {
+      return Promise.reject(
+        new Error(`Cannot start supervisor '${this.name}' as it is running as a child`),
+      );
     }
-    return Promise.resolve();
+    const controller = new AbortController();
+    this.#controller = controller;
+    let started!: () => void;
+    let failed!: (error: unknown) => void;
+    this.#startup = new Promise<void>((resolve, reject) => {
+      started = resolve;
+      failed = reject;
+    });
+    this.run(controller.signal, { attempt: 1, ready: () => started() }).then(
+      () => {
+        started(); // stopped while starting: there is nothing left to start
+        this.#stopped = true;
+        this.#settleDone();
+      },
+      (error: unknown) => {
+        failed(error);
+        this.#stopped = true;
+        this.#settleDone({ error });
+      },
+    );
+    return this.#startup;
   }
 
   /**
    * Stops the supervisor for good. Pending restarts are cancelled at once;
    * then, one at a time and in reverse order of adding, each live run's
    * signal is aborted with `reason` and the run is awaited for up to its
-   * `stopTimeout`. A run still pending then is abandoned, reported in
-   * `timedOut`, and a `stoptimeout` event fires.
+   * `stopTimeout`, all within `shutdownTimeout`. A run still pending then is
+   * abandoned, reported in `timedOut`, and a `stoptimeout` event fires.
    *
    * Calling it again returns the same promise. Afterwards `add()` and
    * `start()` throw.
@@ -271,21 +454,155 @@ export class Supervisor extends EventTarget {
     return this.#stopping ??= this.#stop(reason);
   }
 
+  async #stop(reason: unknown): Promise<StopReport> {
+    this.#stopped = true;
+    const session = this.#session;
+    if (!session) {
+      if (this.#state === "idle") this.#state = "stopped";
+      if (!this.#controller) this.#settleDone();
+      return this.#lastReport ?? { stopped: [], timedOut: [] };
+    }
+    if (reason === undefined) {
+      session.end(_abortReason(`Supervisor '${this.name}' is stopping`), true);
+    } else {
+      session.end(reason, false);
+    }
+    return await session.report;
+  }
+
   /**
-   * Reports every service, in the order they were added.
+   * Runs the supervisor as a service of another one (or of anything that
+   * drives a {@linkcode Service}): starts the children, resolves once
+   * `signal` aborted and they are stopped, and rejects when the supervisor
+   * escalates or a `waitReady` child failed before it was ready. It may be
+   * run again after it settled: each run starts the children afresh.
+   *
+   * @param signal Aborting it stops the children, with its reason.
+   * @param context Its `ready()` is called once every child has started.
+   * @returns A promise that settles when the children are stopped.
+   */
+  async run(signal: AbortSignal, context?: RunContext): Promise<void> {
+    if (this.#session) throw new Error(`Cannot run supervisor '${this.name}' as it is running`);
+    if (this.#stopped && !this.#controller) {
+      throw new Error(`Cannot run supervisor '${this.name}' as it is stopped`);
+    }
+    const session = _newSession((ending) => {
+      // Pending restarts are cancelled the moment the session ends.
+      for (const child of this.#children.values()) {
+        if (child.state !== "backing_off") continue;
+        this.#cancelRestart(child);
+        child.grouped = false;
+        child.state = "stopped";
+        ending.cancelled.add(child);
+      }
+    });
+    this.#session = session;
+    const onAbort = () => session.end(signal.reason, false);
+    signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    let startError: { error: unknown } | undefined;
+    try {
+      this.#state = "starting";
+      for (const child of this.#children.values()) {
+        child.backoffStep = 0;
+        child.window.clear();
+      }
+      startError = await this.#startChildren(session);
+      if (!startError) {
+        // Every child was started (and was ready, where it had to be), even
+        // if one of them has already made the session end.
+        context?.ready();
+        if (!session.ending) this.#state = "running";
+        await session.ended;
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+    if (startError) session.end(_abortReason(`Supervisor '${this.name}' failed to start`), true);
+    this.#state = "stopping";
+    const report = this.#shutdown(session);
+    session.setReport(report);
+    this.#lastReport = report;
+    await report;
+    this.#session = undefined;
+    const failure = startError ??
+      (session.escalation ? { error: session.escalation.error } : undefined);
+    this.#state = failure ? "failed" : "stopped";
+    if (session.escalation) {
+      this.#emit(new EscalateEvent(session.escalation.service, session.escalation.error));
+    }
+    if (failure) throw failure.error;
+  }
+
+  /**
+   * Stops one service (its signal aborted, awaited up to its `stopTimeout`)
+   * and forgets it.
+   *
+   * @param name The service's name.
+   * @returns A promise that resolves once the service is stopped or
+   * abandoned, and forgotten.
+   * @throws {RangeError} No service has that name.
+   */
+  async remove(name: string): Promise<void> {
+    const child = this.#child("remove", name);
+    child.removed = true;
+    child.grouped = false;
+    this.#cancelRestart(child);
+    await this.#stopChild(child, _abortReason(`Service '${name}' was removed`));
+    if (this.#children.get(name) === child) this.#children.delete(name);
+    if (child.service instanceof Supervisor) child.service.#parent = undefined;
+  }
+
+  /**
+   * Restarts one service at once: aborts its current run, waits for it (up
+   * to its `stopTimeout`), and starts a new run without backoff. A pending
+   * restart is cancelled and made at once. Counted as a restart, not a
+   * failure: neither the backoff nor the restart limit moves.
+   *
+   * @param name The service's name.
+   * @returns A promise that resolves once the new run has begun.
+   * @throws {RangeError} No service has that name.
+   * @throws {Error} The supervisor is not running, or the current run did not
+   * stop within its `stopTimeout`.
+   */
+  async restart(name: string): Promise<void> {
+    const child = this.#child("restart", name);
+    const session = this.#session;
+    if (!session || session.ending) {
+      throw new Error(`Cannot restart service '${name}' as the supervisor is not running`);
+    }
+    child.grouped = false;
+    this.#cancelRestart(child);
+    if (!await this.#stopChild(child, _abortReason(`Service '${name}' is being restarted`))) {
+      throw new Error(
+        `Cannot restart service '${name}' as its run did not stop within its stopTimeout`,
+      );
+    }
+    if (session.ending || child.removed || child.controller) return;
+    child.restarts++;
+    this.#emit(new RestartEvent(name, child.attempt + 1, 0));
+    this.#launch(child);
+  }
+
+  /**
+   * Reports every service, in the order they were added; a child supervisor
+   * carries its children's status too.
    *
    * @returns A fresh snapshot; changing it changes nothing.
    */
   status(): ServiceStatus[] {
     const result: ServiceStatus[] = [];
     for (const child of this.#children.values()) {
-      const status = {
-        name: child.service.name,
+      const status: ServiceStatus = {
+        name: child.name,
         state: child.state,
         attempt: child.attempt,
         restarts: child.restarts,
+        ready: child.ready,
+        ...(child.lastError ? { lastError: child.lastError.error } : {}),
+        ...(child.service instanceof Supervisor ? { children: child.service.status() } : {}),
       };
-      result.push(child.lastError ? { ...status, lastError: child.lastError.error } : status);
+      result.push(status);
     }
     return result;
   }
@@ -369,7 +686,7 @@ export class Supervisor extends EventTarget {
     super.removeEventListener(type, listener, options);
   }
 
-  /** Dispatches an event; a listener's error never reaches supervision. */
+  /** Dispatches an event here, then on the parent as `name/service`. */
   #emit(event: Event): void {
     try {
       this.dispatchEvent(event);
@@ -377,6 +694,62 @@ export class Supervisor extends EventTarget {
       // Deno, Node and Bun report a listener's error themselves and never
       // throw here; an `EventTarget` that does must not derail a restart.
     }
+    const parent = this.#parent;
+    if (parent) {
+      const forwarded = _withPrefix(event, `${this.name}/`);
+      if (forwarded) parent.#emit(forwarded);
+    }
+  }
+
+  #isAncestorOf(other: Supervisor): boolean {
+    for (let s = other.#parent; s; s = s.#parent) if (s === this) return true;
+    return false;
+  }
+
+  #child(action: string, name: string): _Child {
+    const child = this.#children.get(name);
+    if (!child) {
+      throw new RangeError(
+        `Cannot ${action} service ${JSON.stringify(name)} as no service has that name`,
+      );
+    }
+    return child;
+  }
+
+  /** Starts the children in order, waiting for those with `waitReady`. */
+  async #startChildren(session: _Session): Promise<{ error: unknown } | undefined> {
+    for (const child of [...this.#children.values()]) {
+      if (session.ending) return undefined;
+      if (child.removed || child.controller) continue;
+      const waitReady = child.options.waitReady;
+      if (waitReady === false) {
+        this.#launch(child);
+        continue;
+      }
+      const outcome = await new Promise<"ready" | "failed" | "stopped" | "timeout">((resolve) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const done = (outcome: "ready" | "failed" | "stopped" | "timeout") => {
+          if (timer !== undefined) clearTimeout(timer);
+          child.readyWaiter = undefined;
+          resolve(outcome);
+        };
+        child.readyWaiter = done;
+        session.ended.then(() => done("stopped"));
+        if (waitReady !== true) timer = setTimeout(() => done("timeout"), waitReady);
+        this.#launch(child);
+      });
+      if (outcome === "ready" || outcome === "stopped") continue;
+      const why = outcome === "timeout"
+        ? `was not ready within ${waitReady} ms`
+        : "failed before it was ready";
+      return {
+        error: new Error(
+          `Cannot start supervisor '${this.name}' as service '${child.name}' ${why}`,
+          outcome === "failed" && child.lastError ? { cause: child.lastError.error } : undefined,
+        ),
+      };
+    }
+    return undefined;
   }
 
   /** Begins a run. Runs inside the restart timer's callback, not after it. */
@@ -384,13 +757,24 @@ export class Supervisor extends EventTarget {
     const controller = new AbortController();
     const attempt = ++child.attempt;
     child.timer = undefined;
+    child.grouped = false;
+    child.ready = false;
     child.controller = controller;
     child.state = "running";
     child.startedAt = Date.now();
-    this.#emit(new StartEvent(child.service.name, attempt));
+    this.#emit(new StartEvent(child.name, attempt));
+    const context: RunContext = {
+      attempt,
+      ready: () => {
+        if (child.controller !== controller || child.ready) return;
+        child.ready = true;
+        this.#emit(new ReadyEvent(child.name, attempt));
+        child.readyWaiter?.("ready");
+      },
+    };
     let result: unknown;
     try {
-      result = child.service.run(controller.signal, { attempt });
+      result = child.service.run(controller.signal, context);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -410,22 +794,34 @@ export class Supervisor extends EventTarget {
     if (child.controller !== controller) return;
     child.controller = undefined;
     child.settled = undefined;
-    const name = child.service.name;
+    child.ready = false;
+    const name = child.name;
     const now = Date.now();
+    const policy = child.options.restartPolicy;
+    const session = this.#session;
+    const waiter = child.readyWaiter;
     let outcome: ExitOutcome;
     let next: Event | undefined;
     if (controller.signal.aborted) {
       outcome = "stopped";
-      child.state = "stopped";
+      child.state = child.grouped && policy !== "never" ? "backing_off" : "stopped";
     } else {
       outcome = thrown ? "failed" : "completed";
       if (thrown) child.lastError = thrown;
-      const policy = child.options.restartPolicy;
       const restart = !(thrown?.error instanceof DoNotRestartError) &&
         (policy === "always" || (policy === "on_failure" && thrown !== undefined));
-      if (!restart) {
+      if (waiter) {
+        // Failed or completed before it was ready: `start()` decides.
         child.state = thrown ? "failed" : "completed";
-      } else if (this.#stopped) {
+      } else if (child.grouped) {
+        // Its group restart is under way: it starts again with the group.
+        child.state = policy === "never" ? (thrown ? "failed" : "completed") : "backing_off";
+      } else if (this.#escalate && thrown?.error instanceof EscalateError) {
+        child.state = "failed";
+        this.#escalation(session, name, thrown.error);
+      } else if (!restart) {
+        child.state = thrown ? "failed" : "completed";
+      } else if (!session || session.ending) {
         // Shutting down: the restart the policy asks for is not made.
         child.state = "stopped";
       } else if (!child.window.admit(now)) {
@@ -437,69 +833,199 @@ export class Supervisor extends EventTarget {
         child.lastError = { error };
         child.state = "failed";
         next = new GiveupEvent(name, error);
+        if (this.#escalate) this.#escalation(session, name, error);
       } else {
         if (now - child.startedAt >= child.options.resetAfter) child.backoffStep = 0;
         const delay = _backoffDelay(child.backoffStep, child.options, this.#random());
         child.backoffStep++;
-        child.restarts++;
         child.state = "backing_off";
-        // The timer is set before any listener runs, so a listener that
-        // calls `stop()` finds it and cancels it.
-        child.timer = setTimeout(() => this.#launch(child), delay);
-        next = new RestartEvent(name, attempt + 1, delay);
+        if (this.#strategy === "one_for_one") {
+          child.restarts++;
+          // The timer is set before any listener runs, so a listener that
+          // calls `stop()` finds it and cancels it.
+          child.timer = setTimeout(() => this.#launch(child), delay);
+          next = new RestartEvent(name, attempt + 1, delay);
+        } else {
+          this.#restartGroup(session, child, delay);
+        }
       }
     }
     this.#emit(new ExitEvent(name, attempt, outcome, thrown));
     if (next) this.#emit(next);
+    waiter?.(outcome === "completed" ? "ready" : outcome);
   }
 
-  async #stop(reason: unknown): Promise<StopReport> {
-    this.#stopped = true;
-    const active: _Child[] = [];
-    for (const child of [...this.#children.values()].reverse()) {
-      if (child.timer !== undefined) {
-        clearTimeout(child.timer);
-        child.timer = undefined;
-        child.state = "stopped";
-        active.push(child);
-      } else if (child.state === "running") {
-        active.push(child);
+  #escalation(session: _Session | undefined, service: string, error: unknown): void {
+    if (!session || session.ending) return;
+    session.escalation = { service, error };
+    session.end(_abortReason(`Supervisor '${this.name}' is escalating: '${service}' failed`), true);
+  }
+
+  /**
+   * Restarts `trigger` with its group (`one_for_all`: every child;
+   * `rest_for_one`: it and the children added after it): stops the others in
+   * reverse order, waits out the trigger's delay on one timer, then starts
+   * them all in order. Children with policy `never` are stopped, not
+   * restarted.
+   */
+  #restartGroup(session: _Session, trigger: _Child, delay: number): void {
+    const all = [...this.#children.values()];
+    const members = (this.#strategy === "one_for_all" ? all : all.slice(all.indexOf(trigger)))
+      .filter((c) => c === trigger || c.state === "running" || c.state === "backing_off");
+    for (const member of members) member.grouped = true;
+    this.#groupRestarts = this.#groupRestarts.then(async () => {
+      const reason = _abortReason(`Restarting with sibling '${trigger.name}' (${this.#strategy})`);
+      for (const member of [...members].reverse()) {
+        if (session.ending) return;
+        if (member === trigger || member.removed) continue;
+        this.#cancelRestart(member);
+        const stopped = await this.#stopChild(member, reason);
+        if (!stopped) member.grouped = false; // abandoned: left out of the restart
       }
-    }
-    // Lets a run that is being launched right now (stop() called from a
-    // `start` listener or from inside `run`) finish launching first.
-    await Promise.resolve();
-    const stopped: string[] = [];
-    const timedOut: string[] = [];
-    for (const child of active) {
-      const { controller, settled } = child;
-      if (controller && settled && !controller.signal.aborted) {
-        child.state = "stopping";
-        controller.abort(
-          reason === undefined
-            ? new DOMException("The supervisor is stopping", "AbortError")
-            : reason,
-        );
-        if (!await _settlesWithin(settled, child.options.stopTimeout)) {
-          timedOut.push(child.service.name);
-          this.#emit(new StopTimeoutEvent(child.service.name));
-          continue;
+      if (session.ending || !trigger.grouped) return;
+      const starting = members.filter((m) =>
+        m.grouped && !m.removed && !m.controller && m.options.restartPolicy !== "never"
+      );
+      for (const member of members) {
+        if (member.grouped && !starting.includes(member)) {
+          member.grouped = false;
+          if (member.state === "backing_off") member.state = "stopped";
         }
       }
-      stopped.push(child.service.name);
+      for (const member of starting) member.restarts++;
+      trigger.timer = setTimeout(() => {
+        trigger.timer = undefined;
+        for (const member of starting) {
+          if (!session.ending && member.grouped && !member.controller) this.#launch(member);
+        }
+      }, delay);
+      for (const member of starting) {
+        this.#emit(new RestartEvent(member.name, member.attempt + 1, delay));
+      }
+    });
+  }
+
+  /** Cancels a pending restart, if any. */
+  #cancelRestart(child: _Child): void {
+    if (child.timer !== undefined) {
+      clearTimeout(child.timer);
+      child.timer = undefined;
+      if (child.state === "backing_off") child.state = "stopped";
+    }
+  }
+
+  /**
+   * Aborts a live run with `reason` (unless already aborted) and waits for it
+   * up to its `stopTimeout` (and `deadline`). Fires `stoptimeout` and returns
+   * `false` when the run is abandoned.
+   */
+  async #stopChild(
+    child: _Child,
+    reason: unknown,
+    deadline?: { readonly at: number; readonly passed: Promise<void> },
+  ): Promise<boolean> {
+    const { controller, settled } = child;
+    if (!controller || !settled) return true;
+    child.state = "stopping";
+    const service = child.service;
+    if (service instanceof Supervisor) {
+      // A child supervisor bounds its own shutdown, so it is told the
+      // deadline and awaited: no timer here races its own.
+      const own = child.options.stopTimeout;
+      service.#deadlineAt = Math.min(Date.now() + own, deadline?.at ?? Infinity);
+      if (!controller.signal.aborted) controller.abort(reason);
+      await settled;
+      return true;
+    }
+    if (!controller.signal.aborted) controller.abort(reason);
+    if (await _settlesWithin(settled, child.options.stopTimeout, deadline?.passed)) return true;
+    this.#emit(new StopTimeoutEvent(child.name));
+    return false;
+  }
+
+  /**
+   * Stops every child: pending restarts at once, then live runs one at a
+   * time in reverse order, within `shutdownTimeout`. At the deadline the
+   * runs not yet reached are aborted together and given one timer tick.
+   */
+  async #shutdown(session: _Session): Promise<StopReport> {
+    const active = [...this.#children.values()].reverse()
+      .filter((child) => session.cancelled.has(child) || child.controller);
+    // Lets a run being launched right now (stop() called from a `start`
+    // listener or from inside `run`) finish launching first.
+    await Promise.resolve();
+    const at = Math.min(Date.now() + this.#shutdownTimeout, this.#deadlineAt ?? Infinity);
+    this.#deadlineAt = undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let passed = false;
+    const deadline = at === Infinity ? undefined : {
+      at,
+      passed: new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          passed = true;
+          resolve();
+        }, Math.max(0, at - Date.now()));
+      }),
+    };
+    // A reason this supervisor made up says "stopping"; at the deadline it
+    // says so. A caller's reason reaches every run unchanged.
+    const lateReason = session.ownReason
+      ? _abortReason(`Supervisor '${this.name}' passed its shutdown deadline`)
+      : session.reason;
+    const stopped: string[] = [];
+    const timedOut: string[] = [];
+    const late: _Child[] = [];
+    for (const child of active) {
+      if (passed) {
+        if (child.controller && !child.controller.signal.aborted) {
+          child.state = "stopping";
+          if (child.service instanceof Supervisor) child.service.#deadlineAt = Date.now();
+          child.controller.abort(lateReason);
+        }
+        late.push(child);
+        continue;
+      }
+      const ok = await this.#stopChild(child, session.reason, deadline);
+      (ok ? stopped : timedOut).push(child.name);
+      if (child.service instanceof Supervisor) {
+        const nested = await child.service.#lastReport;
+        for (const name of nested?.timedOut ?? []) timedOut.push(`${child.name}/${name}`);
+      }
+    }
+    clearTimeout(timer);
+    if (late.length > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      for (const child of late) {
+        if (child.controller) {
+          timedOut.push(child.name);
+          this.#emit(new StopTimeoutEvent(child.name));
+        } else {
+          stopped.push(child.name);
+        }
+      }
     }
     return { stopped, timedOut };
   }
 }
 
-/** Whether `promise` settles within `ms` milliseconds; clears its timer either way. */
-function _settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  if (ms === Infinity) return promise.then(() => true);
+/**
+ * Whether `promise` settles within `ms` milliseconds and before `deadline`;
+ * clears its timer either way.
+ */
+function _settlesWithin(
+  promise: Promise<void>,
+  ms: number,
+  deadline: Promise<void> | undefined,
+): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
+    const timer = ms === Infinity ? undefined : setTimeout(() => resolve(false), ms);
     promise.then(() => {
       clearTimeout(timer);
       resolve(true);
+    });
+    deadline?.then(() => {
+      clearTimeout(timer);
+      resolve(false);
     });
   });
 }

@@ -4,7 +4,7 @@ import type { Supervisor } from "../mod.ts";
  * Records every lifecycle event of `supervisor` as one line with the clock's
  * time, so tests compare whole sequences:
  * `1000 start a#2`, `1000 exit a#2 failed`, `1000 restart a#3 2000`,
- * `7000 giveup a`, `5000 stoptimeout a`.
+ * `7000 giveup a`, `5000 stoptimeout a`, `0 ready a#1`, `10 escalate a`.
  */
 export function recordEvents(supervisor: Supervisor): string[] {
   const log: string[] = [];
@@ -25,6 +25,11 @@ export function recordEvents(supervisor: Supervisor): string[] {
     "stoptimeout",
     (e) => log.push(`${Date.now()} stoptimeout ${e.service}`),
   );
+  supervisor.addEventListener(
+    "ready",
+    (e) => log.push(`${Date.now()} ready ${e.service}#${e.attempt}`),
+  );
+  supervisor.addEventListener("escalate", (e) => log.push(`${Date.now()} escalate ${e.service}`));
   return log;
 }
 

@@ -146,6 +146,7 @@ describe("Supervisor backoff", () => {
         state: "running",
         attempt: 2,
         restarts: 1,
+        ready: false,
         lastError: new Error("x"),
       });
       assert.equal(time.countTimers(), 0);

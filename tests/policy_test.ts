@@ -106,9 +106,23 @@ describe("Supervisor restart policies", () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.deepEqual(errors, ["a string", undefined, "no error field"]);
     assert.deepEqual(supervisor.status(), [
-      { name: "string", state: "failed", attempt: 1, restarts: 0, lastError: "a string" },
-      { name: "undefined", state: "failed", attempt: 1, restarts: 0, lastError: undefined },
-      { name: "ok", state: "completed", attempt: 1, restarts: 0 },
+      {
+        name: "string",
+        state: "failed",
+        attempt: 1,
+        restarts: 0,
+        ready: false,
+        lastError: "a string",
+      },
+      {
+        name: "undefined",
+        state: "failed",
+        attempt: 1,
+        restarts: 0,
+        ready: false,
+        lastError: undefined,
+      },
+      { name: "ok", state: "completed", attempt: 1, restarts: 0, ready: false },
     ]);
     assert.ok("lastError" in supervisor.status()[1]!);
     await supervisor.stop();

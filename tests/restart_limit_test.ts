@@ -41,8 +41,8 @@ describe("Supervisor restart limit", () => {
       assert.equal(error.message, "Service 'flaky' gave up after 3 restarts");
       assert.deepEqual(error.cause, new Error("run 4"));
       assert.deepEqual(supervisor.status(), [
-        { name: "flaky", state: "failed", attempt: 4, restarts: 3, lastError: error },
-        { name: "steady", state: "running", attempt: 1, restarts: 0 },
+        { name: "flaky", state: "failed", attempt: 4, restarts: 3, ready: false, lastError: error },
+        { name: "steady", state: "running", attempt: 1, restarts: 0, ready: false },
       ]);
       assert.deepEqual(await supervisor.stop(), { stopped: ["steady"], timedOut: [] });
     }));

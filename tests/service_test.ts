@@ -72,7 +72,7 @@ describe("Service", () => {
       assert.equal(seen?.aborted, true);
       assert.deepEqual(log, ["0 start dummy#1", "10000 exit dummy#1 stopped"]);
       assert.deepEqual(supervisor.status(), [
-        { name: "dummy", state: "stopped", attempt: 1, restarts: 0 },
+        { name: "dummy", state: "stopped", attempt: 1, restarts: 0, ready: false },
       ]);
       assert.equal(time.countTimers(), 0);
     }));
@@ -128,7 +128,8 @@ describe("Service", () => {
     assert.equal(self, service);
     assert.equal(args.length, 2);
     assert.ok(args[0] instanceof AbortSignal);
-    assert.deepEqual(args[1], { attempt: 1 });
+    assert.equal((args[1] as { attempt: number }).attempt, 1);
+    assert.equal(typeof (args[1] as { ready: unknown }).ready, "function");
     await supervisor.stop();
   });
 });

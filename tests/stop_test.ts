@@ -137,7 +137,7 @@ describe("Supervisor.stop", () => {
     await supervisor.stop();
     assert.ok(reason instanceof DOMException);
     assert.equal(reason.name, "AbortError");
-    assert.equal(reason.message, "The supervisor is stopping");
+    assert.equal(reason.message, "Supervisor 'supervisor' is stopping");
   });
 
   it("counts a run that rejects with its abort reason as stopped, not failed", async () => {
@@ -208,7 +208,7 @@ describe("Supervisor.stop", () => {
       message: `Cannot add service "b" as the supervisor is stopped`,
     });
     await assert.rejects(supervisor.start(), {
-      message: "Cannot start supervisor as it is stopped",
+      message: "Cannot start supervisor 'supervisor' as it is stopped",
     });
     assert.deepEqual(supervisor.status().map((s) => s.name), ["a"]);
   });
@@ -223,7 +223,10 @@ describe("Supervisor.stop", () => {
       state: "stopped",
       attempt: 0,
       restarts: 0,
+      ready: false,
     }]);
+    assert.equal(supervisor.state, "stopped");
+    await supervisor.done;
   });
 
   it("is what Symbol.asyncDispose does", async () => {
