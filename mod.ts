@@ -43,6 +43,8 @@ export type { ServiceState, ServiceStatus, StopReport, SupervisorState } from ".
 export type { RestartPolicy, RunContext, Service } from "./src/service.ts";
 export type { BackoffOptions, ServiceOptions, Strategy, SupervisorOptions } from "./src/options.ts";
 export { DoNotRestartError, EscalateError, RestartLimitError } from "./src/errors.ts";
+export { type ServiceMetrics, toPrometheus } from "./src/metrics.ts";
+export { healthHandler } from "./src/health.ts";
 export {
   EscalateEvent,
   ExitEvent,

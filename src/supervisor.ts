@@ -23,6 +23,7 @@ import {
   type Strategy,
   type SupervisorOptions,
 } from "./options.ts";
+import type { ServiceMetrics } from "./metrics.ts";
 import { _RestartWindow } from "./restart_limit.ts";
 import type { RestartPolicy, RunContext, Service } from "./service.ts";
 
@@ -117,6 +118,11 @@ interface _Child {
   /** `start()` waits for this run to be ready: told how the wait ended. */
   readyWaiter: ((outcome: "ready" | "failed" | "stopped") => void) | undefined;
   removed: boolean;
+  failures: number;
+  completions: number;
+  giveups: number;
+  /** When the last run ended (`Date.now()`), if one did. */
+  lastExitAt: number | undefined;
 }
 
 /** One `run()` of a supervisor: from starting its children to stopping them. */
@@ -384,6 +390,10 @@ export class Supervisor extends EventTarget implements Service {
       grouped: false,
       readyWaiter: undefined,
       removed: false,
+      failures: 0,
+      completions: 0,
+      giveups: 0,
+      lastExitAt: undefined,
     };
     if (service instanceof Supervisor) service.#parent = this;
     this.#children.set(name, child);
@@ -582,6 +592,41 @@ export class Supervisor extends EventTarget implements Service {
     child.restarts++;
     this.#emit(new RestartEvent(name, child.attempt + 1, 0));
     this.#launch(child);
+  }
+
+  /**
+   * Counts and gauges per service for monitoring, a child supervisor's
+   * children included under their path (`feeds/binance`).
+   * {@linkcode toPrometheus} renders them for a scrape.
+   *
+   * @returns A fresh snapshot, in the order services were added, each child
+   * supervisor followed by its children.
+   */
+  metrics(): ServiceMetrics[] {
+    const now = Date.now();
+    const result: ServiceMetrics[] = [];
+    for (const child of this.#children.values()) {
+      const up = child.controller !== undefined;
+      result.push({
+        name: child.name,
+        state: child.state,
+        restarts: child.restarts,
+        failures: child.failures,
+        completions: child.completions,
+        giveups: child.giveups,
+        up,
+        uptime: up ? now - child.startedAt : 0,
+        ...(child.lastExitAt === undefined ? {} : { lastExitAt: child.lastExitAt }),
+        ready: child.ready,
+        waitReady: child.options.waitReady !== false,
+      });
+      if (child.service instanceof Supervisor) {
+        for (const nested of child.service.metrics()) {
+          result.push({ ...nested, name: `${child.name}/${nested.name}` });
+        }
+      }
+    }
+    return result;
   }
 
   /**
@@ -797,6 +842,7 @@ export class Supervisor extends EventTarget implements Service {
     child.ready = false;
     const name = child.name;
     const now = Date.now();
+    child.lastExitAt = now;
     const policy = child.options.restartPolicy;
     const session = this.#session;
     const waiter = child.readyWaiter;
@@ -807,7 +853,12 @@ export class Supervisor extends EventTarget implements Service {
       child.state = child.grouped && policy !== "never" ? "backing_off" : "stopped";
     } else {
       outcome = thrown ? "failed" : "completed";
-      if (thrown) child.lastError = thrown;
+      if (thrown) {
+        child.lastError = thrown;
+        child.failures++;
+      } else {
+        child.completions++;
+      }
       const restart = !(thrown?.error instanceof DoNotRestartError) &&
         (policy === "always" || (policy === "on_failure" && thrown !== undefined));
       if (waiter) {
@@ -832,6 +883,7 @@ export class Supervisor extends EventTarget implements Service {
         );
         child.lastError = { error };
         child.state = "failed";
+        child.giveups++;
         next = new GiveupEvent(name, error);
         if (this.#escalate) this.#escalation(session, name, error);
       } else {
