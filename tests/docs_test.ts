@@ -17,10 +17,12 @@ function documentedDefaults(): Record<string, string> {
   return found;
 }
 
-/** The README's options table: option name (without `backoff.`) to the Default cell. */
+/** The README's options table (in its Options section): option name (without `backoff.`) to the Default cell. */
 function readmeDefaults(): Record<string, string> {
   const found: Record<string, string> = {};
-  for (const line of read("../README.md").split("\n")) {
+  const readme = read("../README.md");
+  const section = readme.slice(readme.indexOf("\n## Options"), readme.indexOf("\n## Events"));
+  for (const line of section.split("\n")) {
     const cells = line.split(/(?<!\\)\|/).map((cell) => cell.trim());
     const option = /^`(?:backoff\.)?(\w+)`$/.exec(cells[1] ?? "")?.[1];
     if (option && cells.length >= 5 && cells[3]!.startsWith("`")) {
