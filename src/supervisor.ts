@@ -240,6 +240,8 @@ export class Supervisor extends EventTarget implements Service {
   #stopping: Promise<StopReport> | undefined;
   /** Set by a parent that is shutting down: this shutdown must end by then. */
   #deadlineAt: number | undefined;
+  /** The deadline of the shutdown under way. */
+  #deadline: _Deadline | undefined;
   #lastReport: Promise<StopReport> | undefined;
   readonly #done: Promise<void>;
   #settleDone!: (error?: { error: unknown }) => void;
@@ -583,12 +585,19 @@ export class Supervisor extends EventTarget implements Service {
     }
     child.grouped = false;
     this.#cancelRestart(child);
-    if (!await this.#stopChild(child, _abortReason(`Service '${name}' is being restarted`))) {
+    const stopped = await this.#stopChild(
+      child,
+      _abortReason(`Service '${name}' is being restarted`),
+    );
+    if (session.ending) {
+      throw new Error(`Cannot restart service '${name}' as the supervisor is stopping`);
+    }
+    if (stopped === "timeout") {
       throw new Error(
         `Cannot restart service '${name}' as its run did not stop within its stopTimeout`,
       );
     }
-    if (session.ending || child.removed || child.controller) return;
+    if (child.removed || child.controller) return;
     child.restarts++;
     this.#emit(new RestartEvent(name, child.attempt + 1, 0));
     this.#launch(child);
@@ -895,7 +904,7 @@ export class Supervisor extends EventTarget implements Service {
           child.restarts++;
           // The timer is set before any listener runs, so a listener that
           // calls `stop()` finds it and cancels it.
-          child.timer = setTimeout(() => this.#launch(child), delay);
+          child.timer = setTimeout(() => this.#launch(child), _whole(delay));
           next = new RestartEvent(name, attempt + 1, delay);
         } else {
           this.#restartGroup(session, child, delay);
@@ -932,7 +941,7 @@ export class Supervisor extends EventTarget implements Service {
         if (member === trigger || member.removed) continue;
         this.#cancelRestart(member);
         const stopped = await this.#stopChild(member, reason);
-        if (!stopped) member.grouped = false; // abandoned: left out of the restart
+        if (stopped === "timeout") member.grouped = false; // abandoned: left out of the restart
       }
       if (session.ending || !trigger.grouped) return;
       const starting = members.filter((m) =>
@@ -950,7 +959,7 @@ export class Supervisor extends EventTarget implements Service {
         for (const member of starting) {
           if (!session.ending && member.grouped && !member.controller) this.#launch(member);
         }
-      }, delay);
+      }, _whole(delay));
       for (const member of starting) {
         this.#emit(new RestartEvent(member.name, member.attempt + 1, delay));
       }
@@ -974,25 +983,33 @@ export class Supervisor extends EventTarget implements Service {
   async #stopChild(
     child: _Child,
     reason: unknown,
-    deadline?: { readonly at: number; readonly passed: Promise<void> },
-  ): Promise<boolean> {
+    deadline?: _Deadline,
+  ): Promise<"stopped" | "timeout" | "cut"> {
     const { controller, settled } = child;
-    if (!controller || !settled) return true;
+    if (!controller || !settled) return "stopped";
     child.state = "stopping";
+    // Outside a shutdown, the wait ends when the session does: the shutdown
+    // then takes the run over, within its own deadline.
+    const cut = deadline ? undefined : this.#session?.ended.then(() => "cut" as const);
     const service = child.service;
     if (service instanceof Supervisor) {
       // A child supervisor bounds its own shutdown, so it is told the
       // deadline and awaited: no timer here races its own.
-      const own = child.options.stopTimeout;
-      service.#deadlineAt = Math.min(Date.now() + own, deadline?.at ?? Infinity);
+      service.#hurry(Math.min(Date.now() + child.options.stopTimeout, deadline?.at ?? Infinity));
       if (!controller.signal.aborted) controller.abort(reason);
-      await settled;
-      return true;
+      return await Promise.race([settled.then(() => "stopped" as const), ...(cut ? [cut] : [])]);
     }
     if (!controller.signal.aborted) controller.abort(reason);
-    if (await _settlesWithin(settled, child.options.stopTimeout, deadline?.passed)) return true;
-    this.#emit(new StopTimeoutEvent(child.name));
-    return false;
+    const outcome = await _settlesWithin(
+      settled,
+      child.options.stopTimeout,
+      deadline?.passed ?? cut,
+    );
+    if (outcome === "timeout" || (outcome === "cut" && deadline)) {
+      this.#emit(new StopTimeoutEvent(child.name));
+      return "timeout";
+    }
+    return outcome;
   }
 
   /**
@@ -1006,19 +1023,10 @@ export class Supervisor extends EventTarget implements Service {
     // Lets a run being launched right now (stop() called from a `start`
     // listener or from inside `run`) finish launching first.
     await Promise.resolve();
-    const at = Math.min(Date.now() + this.#shutdownTimeout, this.#deadlineAt ?? Infinity);
+    const deadline = _deadline(Date.now() + this.#shutdownTimeout);
+    if (this.#deadlineAt !== undefined) deadline.moveTo(this.#deadlineAt);
     this.#deadlineAt = undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let passed = false;
-    const deadline = at === Infinity ? undefined : {
-      at,
-      passed: new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          passed = true;
-          resolve();
-        }, Math.max(0, at - Date.now()));
-      }),
-    };
+    this.#deadline = deadline;
     // A reason this supervisor made up says "stopping"; at the deadline it
     // says so. A caller's reason reaches every run unchanged.
     const lateReason = session.ownReason
@@ -1027,57 +1035,115 @@ export class Supervisor extends EventTarget implements Service {
     const stopped: string[] = [];
     const timedOut: string[] = [];
     const late: _Child[] = [];
+    const nested = async (child: _Child) => {
+      if (!(child.service instanceof Supervisor)) return;
+      const report = await child.service.#lastReport;
+      for (const name of report?.timedOut ?? []) timedOut.push(`${child.name}/${name}`);
+    };
     for (const child of active) {
-      if (passed) {
-        if (child.controller && !child.controller.signal.aborted) {
+      if (deadline.isPast()) {
+        if (child.controller) {
           child.state = "stopping";
-          if (child.service instanceof Supervisor) child.service.#deadlineAt = Date.now();
-          child.controller.abort(lateReason);
+          if (child.service instanceof Supervisor) child.service.#hurry(Date.now());
+          if (!child.controller.signal.aborted) child.controller.abort(lateReason);
         }
         late.push(child);
         continue;
       }
-      const ok = await this.#stopChild(child, session.reason, deadline);
-      (ok ? stopped : timedOut).push(child.name);
-      if (child.service instanceof Supervisor) {
-        const nested = await child.service.#lastReport;
-        for (const name of nested?.timedOut ?? []) timedOut.push(`${child.name}/${name}`);
-      }
+      const outcome = await this.#stopChild(child, session.reason, deadline);
+      (outcome === "stopped" ? stopped : timedOut).push(child.name);
+      await nested(child);
     }
-    clearTimeout(timer);
+    deadline.clear();
+    this.#deadline = undefined;
     if (late.length > 0) {
+      // One timer tick for the runs aborted at the deadline. A child
+      // supervisor is bounded by the deadline it was just given: awaited.
       await new Promise((resolve) => setTimeout(resolve, 0));
       for (const child of late) {
+        if (child.service instanceof Supervisor && child.settled) await child.settled;
         if (child.controller) {
           timedOut.push(child.name);
           this.#emit(new StopTimeoutEvent(child.name));
         } else {
           stopped.push(child.name);
         }
+        await nested(child);
       }
     }
     return { stopped, timedOut };
   }
+
+  /** Makes this supervisor's shutdown, under way or to come, end by `at`. */
+  #hurry(at: number): void {
+    if (this.#deadline) this.#deadline.moveTo(at);
+    else this.#deadlineAt = Math.min(this.#deadlineAt ?? Infinity, at);
+  }
 }
 
 /**
- * Whether `promise` settles within `ms` milliseconds and before `deadline`;
- * clears its timer either way.
+ * A delay as the timers take it: whole milliseconds, truncated as browsers
+ * and Node do. Handing a timer `3e-7` is legal, but a timer that parses its
+ * delay as a string (some fake clocks do) would wait 3 ms.
+ */
+function _whole(delay: number): number {
+  return Math.trunc(delay);
+}
+
+/** A shutdown deadline: one timer, which can be moved earlier. */
+interface _Deadline {
+  /** When it passes (`Date.now()` time); Infinity for none. */
+  readonly at: number;
+  /** Resolves when it passes. */
+  readonly passed: Promise<void>;
+  isPast(): boolean;
+  moveTo(at: number): void;
+  clear(): void;
+}
+
+function _deadline(at: number): _Deadline {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let past = false;
+  let pass!: () => void;
+  const passed = new Promise<void>((resolve) => pass = resolve);
+  const deadline = {
+    at: Infinity,
+    passed,
+    isPast: () => past,
+    moveTo(at: number) {
+      if (past || at >= deadline.at) return;
+      deadline.at = at;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        past = true;
+        pass();
+      }, Math.max(0, at - Date.now()));
+    },
+    clear: () => clearTimeout(timer),
+  };
+  deadline.moveTo(at);
+  return deadline;
+}
+
+/**
+ * How `promise` ends: it settles within `ms` milliseconds, or the timer
+ * fires first, or `end` resolves first (a deadline, or the session ending).
+ * Clears its timer either way.
  */
 function _settlesWithin(
   promise: Promise<void>,
   ms: number,
-  deadline: Promise<void> | undefined,
-): Promise<boolean> {
+  end: Promise<unknown> | undefined,
+): Promise<"stopped" | "timeout" | "cut"> {
   return new Promise((resolve) => {
-    const timer = ms === Infinity ? undefined : setTimeout(() => resolve(false), ms);
+    const timer = ms === Infinity ? undefined : setTimeout(() => resolve("timeout"), ms);
     promise.then(() => {
       clearTimeout(timer);
-      resolve(true);
+      resolve("stopped");
     });
-    deadline?.then(() => {
+    end?.then(() => {
       clearTimeout(timer);
-      resolve(false);
+      resolve("cut");
     });
   });
 }

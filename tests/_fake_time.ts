@@ -65,6 +65,21 @@ export class FakeTime {
     return true;
   }
 
+  /**
+   * Moves to time `t` one timer at a time, flushing microtasks before each,
+   * as a loop of FakeTime's `nextAsync` would; timers due at `t` and set
+   * after this call stay pending.
+   */
+  async advanceTo(t: number): Promise<void> {
+    let reached = false;
+    setTimeout(() => reached = true, Math.max(0, t - this.now));
+    while (!reached) {
+      await this.runMicrotasks();
+      this.#clock.next();
+    }
+    await this.runMicrotasks();
+  }
+
   /** How many timers are pending. */
   countTimers(): number {
     return this.#clock.countTimers();
