@@ -193,158 +193,173 @@ function assertNoOverlap(log: Logged[]) {
 }
 
 describe("Supervisor properties", () => {
-  it(`restarts exactly as policy, backoff and limit say, and stops within shutdownTimeout (${RUNS} runs)`, async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(serviceSpec, { minLength: 1, maxLength: 4 }),
-        fc.integer({ min: 0, max: 40_000 }),
-        fc.integer({ min: 1, max: 10_000 }),
-        fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), {
-          minLength: 1,
-          maxLength: 8,
-        }),
-        async (specs, stopAt, shutdownTimeout, randoms) => {
-          await withFakeTime(async (time) => {
-            let r = 0;
-            const supervisor = new Supervisor({
-              shutdownTimeout,
-              random: () => randoms[r++ % randoms.length]!,
-            });
-            const log = record(supervisor);
-            const timers = new Set<unknown>();
-            specs.forEach((spec, i) =>
-              supervisor.add(serviceOf(`s${i}`, spec, timers), optionsOf(spec))
-            );
-            await supervisor.start();
-            await time.advanceTo(stopAt);
-            const liveAtStop = new Map(supervisor.status().map((s) => [s.name, s.state]));
-            const stopIndex = log.length;
-            const { report, took } = await stopAndWait(time, supervisor);
-            assert.ok(
-              took <= shutdownTimeout + 1,
-              `stop() took ${took} ms, shutdownTimeout ${shutdownTimeout}`,
-            );
-            cleanUp(timers);
-            assert.equal(time.countTimers(), 0, "no timer left after stop()");
-            assertNoOverlap(log);
-            specs.forEach((spec, i) =>
-              checkService(`s${i}`, spec, log, stopIndex, liveAtStop.get(`s${i}`)!, report)
-            );
-          });
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  });
-
-  it(`keeps runs apart, delays in bounds and nothing left behind in random trees with remove and restart calls (${RUNS} runs)`, async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom<Strategy>("one_for_one", "one_for_all", "rest_for_one"),
-        fc.array(serviceSpec, { minLength: 1, maxLength: 3 }),
-        fc.option(
-          fc.record({
-            strategy: fc.constantFrom<Strategy>("one_for_one", "one_for_all", "rest_for_one"),
-            escalate: fc.boolean(),
-            specs: fc.array(serviceSpec, { minLength: 1, maxLength: 3 }),
-            maxRestarts: fc.constantFrom(0, 1, 3, Infinity),
+  it(
+    `restarts exactly as policy, backoff and limit say, and stops within shutdownTimeout (${RUNS} runs)`,
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(serviceSpec, { minLength: 1, maxLength: 4 }),
+          fc.integer({ min: 0, max: 40_000 }),
+          fc.integer({ min: 1, max: 10_000 }),
+          fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), {
+            minLength: 1,
+            maxLength: 8,
           }),
-          { nil: undefined },
-        ),
-        fc.array(
-          fc.record({
-            at: fc.integer({ min: 0, max: 20_000 }),
-            action: fc.constantFrom("restart", "remove"),
-            target: fc.nat(),
-          }),
-          { maxLength: 4 },
-        ),
-        fc.integer({ min: 0, max: 30_000 }),
-        fc.integer({ min: 1, max: 10_000 }),
-        async (strategy, specs, nested, actions, stopAt, shutdownTimeout) => {
-          await withFakeTime(async (time) => {
-            const timers = new Set<unknown>();
-            const root = new Supervisor({ name: "root", strategy, shutdownTimeout });
-            const log = record(root);
-            const maxDelay = new Map<string, number>();
-            specs.forEach((spec, i) => {
-              root.add(serviceOf(`s${i}`, spec, timers), optionsOf(spec));
-              maxDelay.set(`s${i}`, spec.maxDelay);
-            });
-            const listeners = watchListeners();
-            if (nested) {
-              const child = new Supervisor({
-                name: "sub",
-                strategy: nested.strategy,
-                escalate: nested.escalate,
-                shutdownTimeout: Math.max(1, Math.floor(shutdownTimeout / 2)),
+          async (specs, stopAt, shutdownTimeout, randoms) => {
+            await withFakeTime(async (time) => {
+              let r = 0;
+              const supervisor = new Supervisor({
+                shutdownTimeout,
+                random: () => randoms[r++ % randoms.length]!,
               });
-              nested.specs.forEach((spec, i) => {
-                child.add(serviceOf(`n${i}`, spec, timers), optionsOf(spec));
-                maxDelay.set(`sub/n${i}`, spec.maxDelay);
-              });
-              const run = child.run.bind(child);
-              child.run = (signal, context) => {
-                listeners.track(signal);
-                return run(signal, context);
-              };
-              root.add(child, { maxRestarts: nested.maxRestarts, backoff: { initialDelay: 100 } });
-              maxDelay.set("sub", 60_000);
-            }
-            await root.start();
-            const names = root.status().map((s) => s.name);
-            for (const { at, action, target } of [...actions].sort((a, b) => a.at - b.at)) {
-              if (at >= stopAt) break;
-              await time.advanceTo(at);
-              const name = names[target % names.length]!;
-              const call = action === "restart" ? root.restart(name) : root.remove(name);
-              call.catch(() => {}); // an unknown (removed) name or a run that would not stop
-            }
-            await time.advanceTo(stopAt);
-            const { took } = await stopAndWait(time, root);
-            assert.ok(
-              took <= shutdownTimeout + 2,
-              `stop() took ${took} ms, shutdownTimeout ${shutdownTimeout}`,
-            );
-            cleanUp(timers);
-            assert.equal(time.countTimers(), 0, "no timer left after stop()");
-            listeners.assertNoneLeft();
-            assertNoOverlap(log);
-            // A group restarts with the delay of the child that failed: bounded by the
-            // largest maxDelay among its siblings.
-            const bound = (service: string) => {
-              const group = service.startsWith("sub/") ? nested?.strategy : strategy;
-              if (group === "one_for_one") return maxDelay.get(service)!;
-              const prefix = service.startsWith("sub/") ? "sub/" : "";
-              return Math.max(
-                ...[...maxDelay].filter(([name]) =>
-                  name.startsWith(prefix) === (prefix !== "") || prefix === ""
-                )
-                  .filter(([name]) => prefix !== "" || !name.startsWith("sub/"))
-                  .map(([, delay]) => delay),
+              const log = record(supervisor);
+              const timers = new Set<unknown>();
+              specs.forEach((spec, i) =>
+                supervisor.add(serviceOf(`s${i}`, spec, timers), optionsOf(spec))
               );
-            };
-            for (const e of log) {
-              if (e.type !== "restart") continue;
+              await supervisor.start();
+              await time.advanceTo(stopAt);
+              const liveAtStop = new Map(supervisor.status().map((s) => [s.name, s.state]));
+              const stopIndex = log.length;
+              const { report, took } = await stopAndWait(time, supervisor);
               assert.ok(
-                e.delay! >= 0 && e.delay! <= bound(e.service),
-                `${e.service} delay ${e.delay}`,
+                took <= shutdownTimeout + 1,
+                `stop() took ${took} ms, shutdownTimeout ${shutdownTimeout}`,
               );
-            } // Every run after the first was announced by a restart event.
-            for (const e of log) {
-              if (e.type !== "start" || e.attempt === 1) continue;
-              const announced = log.some((x) =>
-                x.type === "restart" && x.service === e.service && x.attempt === e.attempt
+              cleanUp(timers);
+              assert.equal(time.countTimers(), 0, "no timer left after stop()");
+              assertNoOverlap(log);
+              specs.forEach((spec, i) =>
+                checkService(`s${i}`, spec, log, stopIndex, liveAtStop.get(`s${i}`)!, report)
               );
-              const fresh = e.service.startsWith("sub/"); // a restarted subtree starts its children afresh
-              assert.ok(announced || fresh, `${e.service}#${e.attempt} started unannounced`);
-            }
-          });
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  });
+            });
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+  );
+
+  it(
+    `keeps runs apart, delays in bounds and nothing left behind in random trees with remove and restart calls (${RUNS} runs)`,
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<Strategy>("one_for_one", "one_for_all", "rest_for_one"),
+          fc.array(serviceSpec, { minLength: 1, maxLength: 3 }),
+          fc.option(
+            fc.record({
+              strategy: fc.constantFrom<Strategy>("one_for_one", "one_for_all", "rest_for_one"),
+              escalate: fc.boolean(),
+              specs: fc.array(serviceSpec, { minLength: 1, maxLength: 3 }),
+              maxRestarts: fc.constantFrom(0, 1, 3, Infinity),
+            }),
+            { nil: undefined },
+          ),
+          fc.array(
+            fc.record({
+              at: fc.integer({ min: 0, max: 20_000 }),
+              action: fc.constantFrom("restart", "remove"),
+              target: fc.nat(),
+            }),
+            { maxLength: 4 },
+          ),
+          fc.integer({ min: 0, max: 30_000 }),
+          fc.integer({ min: 1, max: 10_000 }),
+          async (strategy, specs, nested, actions, stopAt, shutdownTimeout) => {
+            await withFakeTime(async (time) => {
+              const timers = new Set<unknown>();
+              const root = new Supervisor({ name: "root", strategy, shutdownTimeout });
+              const log = record(root);
+              const maxDelay = new Map<string, number>();
+              specs.forEach((spec, i) => {
+                root.add(serviceOf(`s${i}`, spec, timers), optionsOf(spec));
+                maxDelay.set(`s${i}`, spec.maxDelay);
+              });
+              const listeners = watchListeners();
+              if (nested) {
+                const child = new Supervisor({
+                  name: "sub",
+                  strategy: nested.strategy,
+                  escalate: nested.escalate,
+                  shutdownTimeout: Math.max(1, Math.floor(shutdownTimeout / 2)),
+                });
+                nested.specs.forEach((spec, i) => {
+                  child.add(serviceOf(`n${i}`, spec, timers), optionsOf(spec));
+                  maxDelay.set(`sub/n${i}`, spec.maxDelay);
+                });
+                const run = child.run.bind(child);
+                child.run = (signal, context) => {
+                  listeners.track(signal);
+                  return run(signal, context);
+                };
+                root.add(child, {
+                  maxRestarts: nested.maxRestarts,
+                  backoff: { initialDelay: 100 },
+                });
+                maxDelay.set("sub", 60_000);
+              }
+              await root.start();
+              const names = root.status().map((s) => s.name);
+              for (const { at, action, target } of [...actions].sort((a, b) => a.at - b.at)) {
+                if (at >= stopAt) break;
+                await time.advanceTo(at);
+                const name = names[target % names.length]!;
+                const call = action === "restart" ? root.restart(name) : root.remove(name);
+                call.catch(() => {}); // an unknown (removed) name or a run that would not stop
+              }
+              await time.advanceTo(stopAt);
+              const { took } = await stopAndWait(time, root);
+              assert.ok(
+                took <= shutdownTimeout + 2,
+                `stop() took ${took} ms, shutdownTimeout ${shutdownTimeout}`,
+              );
+              cleanUp(timers);
+              assert.equal(time.countTimers(), 0, "no timer left after stop()");
+              listeners.assertNoneLeft();
+              assertNoOverlap(log);
+              // A group restarts with the delay of the child that failed: bounded by the
+              // largest maxDelay among its siblings.
+              const bound = (service: string) => {
+                const group = service.startsWith("sub/") ? nested?.strategy : strategy;
+                if (group === "one_for_one") return maxDelay.get(service)!;
+                const prefix = service.startsWith("sub/") ? "sub/" : "";
+                return Math.max(
+                  ...[...maxDelay].filter(([name]) =>
+                    name.startsWith(prefix) === (prefix !== "") || prefix === ""
+                  )
+                    .filter(([name]) => prefix !== "" || !name.startsWith("sub/"))
+                    .map(([, delay]) => delay),
+                );
+              };
+              for (const e of log) {
+                if (e.type !== "restart") continue;
+                assert.ok(
+                  e.delay! >= 0 && e.delay! <= bound(e.service),
+                  `${e.service} delay ${e.delay}`,
+                );
+              } // Every run after the first was announced by a restart event.
+              for (const e of log) {
+                if (e.type !== "start" || e.attempt === 1) continue;
+                const announced = log.some((x) =>
+                  x.type === "restart" && x.service === e.service && x.attempt === e.attempt
+                );
+                const fresh = e.service.startsWith("sub/"); // a restarted subtree starts its children afresh
+                assert.ok(announced || fresh, `${e.service}#${e.attempt} started unannounced`);
+              }
+            });
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+  );
 });
 
 /** Counts the listeners added to the signals given to child supervisors, to find any left behind. */
