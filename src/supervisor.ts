@@ -98,7 +98,8 @@ interface _Child {
   readonly name: string;
   readonly service: Service;
   readonly options: _ResolvedOptions;
-  readonly window: _RestartWindow;
+  /** The times of recent restarts; made at the first restart. */
+  window: _RestartWindow | undefined;
   state: ServiceState;
   attempt: number;
   restarts: number;
@@ -228,6 +229,10 @@ export class Supervisor extends EventTarget implements Service {
   readonly #shutdownTimeout: number;
   readonly #random: () => number;
   readonly #children = new Map<string, _Child>();
+  /** The options of services added without their own, by their own policy. */
+  readonly #resolved = new Map<string, _ResolvedOptions>();
+  /** The event types someone listens to here; a type once listened to stays. */
+  readonly #listened = new Set<string>();
   #parent: Supervisor | undefined;
   #state: SupervisorState = "idle";
   #session: _Session | undefined;
@@ -373,12 +378,15 @@ export class Supervisor extends EventTarget implements Service {
       // OTP gives a child supervisor all the time its own shutdown takes.
       options = { stopTimeout: service.#shutdownTimeout, ...options };
     }
-    const resolved = _resolveOptions(where, this.#options, options ?? {}, service.restartPolicy);
+    // Services added without options of their own share one resolved object.
+    const resolved = options === undefined || Object.keys(options).length === 0
+      ? this.#sharedOptions(service.restartPolicy)
+      : _resolveOptions(where, this.#options, options, service.restartPolicy);
     const child: _Child = {
       name,
       service,
       options: resolved,
-      window: new _RestartWindow(resolved.maxRestarts, resolved.restartWindow),
+      window: undefined,
       state: "stopped",
       attempt: 0,
       restarts: 0,
@@ -517,7 +525,7 @@ export class Supervisor extends EventTarget implements Service {
       this.#state = "starting";
       for (const child of this.#children.values()) {
         child.backoffStep = 0;
-        child.window.clear();
+        child.window?.clear();
       }
       startError = await this.#startChildren(session);
       if (!startError) {
@@ -702,6 +710,7 @@ export class Supervisor extends EventTarget implements Service {
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | AddEventListenerOptions,
   ): void {
+    if (listener) this.#listened.add(type);
     super.addEventListener(type, listener, options);
   }
 
@@ -740,6 +749,15 @@ export class Supervisor extends EventTarget implements Service {
     super.removeEventListener(type, listener, options);
   }
 
+  /**
+   * Whether an event of `type` would reach a listener, here or above. Events
+   * nobody listens to are not built: a crash loop pays nothing for them.
+   */
+  #wants(type: string): boolean {
+    const parent = this.#parent;
+    return this.#listened.has(type) || (parent !== undefined && parent.#wants(type));
+  }
+
   /** Dispatches an event here, then on the parent as `name/service`. */
   #emit(event: Event): void {
     try {
@@ -753,6 +771,16 @@ export class Supervisor extends EventTarget implements Service {
       const forwarded = _withPrefix(event, `${this.name}/`);
       if (forwarded) parent.#emit(forwarded);
     }
+  }
+
+  #sharedOptions(policy: RestartPolicy | undefined): _ResolvedOptions {
+    const key = policy ?? "";
+    let resolved = this.#resolved.get(key);
+    if (!resolved) {
+      resolved = Object.freeze(_resolveOptions("add service", this.#options, {}, policy));
+      this.#resolved.set(key, resolved);
+    }
+    return resolved;
   }
 
   #isAncestorOf(other: Supervisor): boolean {
@@ -816,7 +844,7 @@ export class Supervisor extends EventTarget implements Service {
     child.controller = controller;
     child.state = "running";
     child.startedAt = Date.now();
-    this.#emit(new StartEvent(child.name, attempt));
+    if (this.#wants("start")) this.#emit(new StartEvent(child.name, attempt));
     const context: RunContext = {
       attempt,
       ready: () => {
@@ -884,7 +912,13 @@ export class Supervisor extends EventTarget implements Service {
       } else if (!session || session.ending) {
         // Shutting down: the restart the policy asks for is not made.
         child.state = "stopped";
-      } else if (!child.window.admit(now)) {
+      } else if (
+        !(child.window ??= new _RestartWindow(
+          child.options.maxRestarts,
+          child.options.restartWindow,
+        ))
+          .admit(now)
+      ) {
         const error = new RestartLimitError(
           name,
           child.restarts,
@@ -905,13 +939,13 @@ export class Supervisor extends EventTarget implements Service {
           // The timer is set before any listener runs, so a listener that
           // calls `stop()` finds it and cancels it.
           child.timer = setTimeout(() => this.#launch(child), _whole(delay));
-          next = new RestartEvent(name, attempt + 1, delay);
+          if (this.#wants("restart")) next = new RestartEvent(name, attempt + 1, delay);
         } else {
           this.#restartGroup(session, child, delay);
         }
       }
     }
-    this.#emit(new ExitEvent(name, attempt, outcome, thrown));
+    if (this.#wants("exit")) this.#emit(new ExitEvent(name, attempt, outcome, thrown));
     if (next) this.#emit(next);
     waiter?.(outcome === "completed" ? "ready" : outcome);
   }
