@@ -898,9 +898,9 @@ export class Supervisor extends EventTarget implements Service {
       }
       const restart = !(thrown?.error instanceof DoNotRestartError) &&
         (policy === "always" || (policy === "on_failure" && thrown !== undefined));
-      if (waiter) {
-        // Failed or completed before it was ready: `start()` decides.
-        child.state = thrown ? "failed" : "completed";
+      if (waiter && thrown) {
+        // Failed before it was ready: `start()` fails, nothing restarts.
+        child.state = "failed";
       } else if (child.grouped) {
         // Its group restart is under way: it starts again with the group.
         child.state = policy === "never" ? (thrown ? "failed" : "completed") : "backing_off";

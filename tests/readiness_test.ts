@@ -107,6 +107,26 @@ describe("Supervisor readiness", () => {
       await supervisor.stop();
     }));
 
+  it("still applies the restart policy to a waitReady run that completes before ready()", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ backoff: { jitter: 0 } });
+      const log = recordEvents(supervisor);
+      supervisor.add("job", () => {}, { restartPolicy: "always", waitReady: true, maxRestarts: 1 });
+      supervisor.add("http", untilAborted);
+      await supervisor.start();
+      while (await time.nextAsync());
+      assert.deepEqual(log, [
+        "0 start job#1",
+        "0 exit job#1 completed",
+        "0 restart job#2 1000",
+        "0 start http#1",
+        "1000 start job#2",
+        "1000 exit job#2 completed",
+        "1000 giveup job",
+      ]);
+      await supervisor.stop();
+    }));
+
   it("clears readiness on restart, and ignores ready() from a run that ended", () =>
     withFakeTime(async (time) => {
       const supervisor = new Supervisor({ backoff: { jitter: 0 } });
