@@ -1026,23 +1026,25 @@ export class Supervisor extends EventTarget implements Service {
     // then takes the run over, within its own deadline.
     const cut = deadline ? undefined : this.#session?.ended.then(() => "cut" as const);
     const service = child.service;
+    const until = Math.min(Date.now() + child.options.stopTimeout, deadline?.at ?? Infinity);
     if (service instanceof Supervisor) {
       // A child supervisor bounds its own shutdown, so it is told the
       // deadline and awaited: no timer here races its own.
-      service.#hurry(Math.min(Date.now() + child.options.stopTimeout, deadline?.at ?? Infinity));
+      service.#hurry(until);
       if (!controller.signal.aborted) controller.abort(reason);
-      return await Promise.race([settled.then(() => "stopped" as const), ...(cut ? [cut] : [])]);
+      if (deadline) deadline.awaiting = service;
+      const outcome = await Promise.race([
+        settled.then(() => "stopped" as const),
+        ...(cut ? [cut] : []),
+      ]);
+      if (deadline) deadline.awaiting = undefined;
+      return outcome;
     }
     if (!controller.signal.aborted) controller.abort(reason);
-    const outcome = await _settlesWithin(
-      settled,
-      child.options.stopTimeout,
-      deadline?.passed ?? cut,
-    );
-    if (outcome === "timeout" || (outcome === "cut" && deadline)) {
-      this.#emit(new StopTimeoutEvent(child.name));
-      return "timeout";
-    }
+    const outcome = deadline
+      ? (await deadline.wait(settled, until) ? "stopped" : "timeout")
+      : await _settlesWithin(settled, child.options.stopTimeout, cut);
+    if (outcome === "timeout") this.#emit(new StopTimeoutEvent(child.name));
     return outcome;
   }
 
@@ -1057,7 +1059,10 @@ export class Supervisor extends EventTarget implements Service {
     // Lets a run being launched right now (stop() called from a `start`
     // listener or from inside `run`) finish launching first.
     await Promise.resolve();
-    const deadline = _deadline(Date.now() + this.#shutdownTimeout);
+    const deadline = _deadline(
+      Date.now() + this.#shutdownTimeout,
+      (child, at) => child.#hurry(at),
+    );
     if (this.#deadlineAt !== undefined) deadline.moveTo(this.#deadlineAt);
     this.#deadlineAt = undefined;
     this.#deadline = deadline;
@@ -1075,7 +1080,7 @@ export class Supervisor extends EventTarget implements Service {
       for (const name of report?.timedOut ?? []) timedOut.push(`${child.name}/${name}`);
     };
     for (const child of active) {
-      if (deadline.isPast()) {
+      if (Date.now() >= deadline.at) {
         if (child.controller) {
           child.state = "stopping";
           if (child.service instanceof Supervisor) child.service.#hurry(Date.now());
@@ -1124,38 +1129,73 @@ function _whole(delay: number): number {
   return Math.trunc(delay);
 }
 
-/** A shutdown deadline: one timer, which can be moved earlier. */
+/**
+ * A shutdown's deadline, and its waits for runs to settle, one at a time.
+ * They share one timer, re-armed only when it must fire earlier than it
+ * would: stopping 100,000 services sets one timer, not 100,000.
+ */
 interface _Deadline {
-  /** When it passes (`Date.now()` time); Infinity for none. */
-  readonly at: number;
-  /** Resolves when it passes. */
-  readonly passed: Promise<void>;
-  isPast(): boolean;
+  /** When the shutdown must end (`Date.now()` time); Infinity for never. */
+  at: number;
+  /** The child supervisor being awaited, to pass a moved deadline on to. */
+  awaiting: Supervisor | undefined;
+  /** Whether `settled` settles before `until` (a deadline move included). */
+  wait(settled: Promise<void>, until: number): Promise<boolean>;
+  /** Brings the deadline, and the current wait, forward to `at`. */
   moveTo(at: number): void;
   clear(): void;
 }
 
-function _deadline(at: number): _Deadline {
+function _deadline(at: number, hurry: (child: Supervisor, at: number) => void): _Deadline {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let past = false;
-  let pass!: () => void;
-  const passed = new Promise<void>((resolve) => pass = resolve);
-  const deadline = {
-    at: Infinity,
-    passed,
-    isPast: () => past,
-    moveTo(at: number) {
-      if (past || at >= deadline.at) return;
-      deadline.at = at;
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        past = true;
-        pass();
-      }, Math.max(0, at - Date.now()));
-    },
-    clear: () => clearTimeout(timer),
+  let armedFor = Infinity;
+  let current: { until: number; done: (settled: boolean) => void } | undefined;
+  const fire = () => {
+    timer = undefined;
+    armedFor = Infinity;
+    const wait = current;
+    if (!wait) return;
+    if (Date.now() < wait.until) return arm(wait.until);
+    current = undefined;
+    wait.done(false);
   };
-  deadline.moveTo(at);
+  const arm = (until: number) => {
+    if (until === Infinity || armedFor <= until) return;
+    clearTimeout(timer);
+    armedFor = until;
+    timer = setTimeout(fire, Math.max(0, until - Date.now()));
+  };
+  const deadline: _Deadline = {
+    at,
+    awaiting: undefined,
+    wait(settled, until) {
+      return new Promise((resolve) => {
+        const wait = { until, done: resolve };
+        current = wait;
+        arm(until);
+        settled.then(() => {
+          if (current !== wait) return;
+          current = undefined;
+          resolve(true);
+        });
+      });
+    },
+    moveTo(at) {
+      if (at >= deadline.at) return;
+      deadline.at = at;
+      if (current && at < current.until) {
+        current.until = at;
+        arm(at);
+      }
+      if (deadline.awaiting) hurry(deadline.awaiting, at);
+    },
+    clear() {
+      clearTimeout(timer);
+      timer = undefined;
+      armedFor = Infinity;
+      current = undefined;
+    },
+  };
   return deadline;
 }
 
