@@ -30,12 +30,12 @@ export class StartEvent extends Event {
    * Creates the event.
    *
    * @param service The name of the service.
-   * @param attempt Which run this is.
+   * @param init `attempt`: which run this is.
    */
-  constructor(service: string, attempt: number) {
+  constructor(service: string, init: { readonly attempt: number }) {
     super("start");
     this.service = service;
-    this.attempt = attempt;
+    this.attempt = init.attempt;
   }
 }
 
@@ -71,16 +71,18 @@ export class ExitEvent extends Event {
    * Creates the event.
    *
    * @param service The name of the service.
-   * @param attempt Which run ended.
-   * @param outcome How it ended.
-   * @param error What the run threw, if it threw.
+   * @param init `attempt`: which run ended; `outcome`: how; `error`, present
+   * only if the run threw: what it threw.
    */
-  constructor(service: string, attempt: number, outcome: ExitOutcome, error?: { error: unknown }) {
+  constructor(
+    service: string,
+    init: { readonly attempt: number; readonly outcome: ExitOutcome; readonly error?: unknown },
+  ) {
     super("exit");
     this.service = service;
-    this.attempt = attempt;
-    this.outcome = outcome;
-    if (error) (this as { error?: unknown }).error = error.error;
+    this.attempt = init.attempt;
+    this.outcome = init.outcome;
+    if ("error" in init) (this as { error?: unknown }).error = init.error;
   }
 }
 
@@ -109,14 +111,13 @@ export class RestartEvent extends Event {
    * Creates the event.
    *
    * @param service The name of the service.
-   * @param attempt The run that will start.
-   * @param delay The delay in milliseconds.
+   * @param init `attempt`: the run that will start; `delay`: in milliseconds.
    */
-  constructor(service: string, attempt: number, delay: number) {
+  constructor(service: string, init: { readonly attempt: number; readonly delay: number }) {
     super("restart");
     this.service = service;
-    this.attempt = attempt;
-    this.delay = delay;
+    this.attempt = init.attempt;
+    this.delay = init.delay;
   }
 }
 
@@ -144,12 +145,12 @@ export class GiveupEvent extends Event {
    * Creates the event.
    *
    * @param service The name of the service.
-   * @param error The error the service gave up with.
+   * @param init `error`: the error the service gave up with.
    */
-  constructor(service: string, error: RestartLimitError) {
+  constructor(service: string, init: { readonly error: RestartLimitError }) {
     super("giveup");
     this.service = service;
-    this.error = error;
+    this.error = init.error;
   }
 }
 
@@ -176,8 +177,9 @@ export class StopTimeoutEvent extends Event {
    * Creates the event.
    *
    * @param service The name of the service.
+   * @param _init Nothing more: the same shape as the other events.
    */
-  constructor(service: string) {
+  constructor(service: string, _init?: object) {
     super("stoptimeout");
     this.service = service;
   }
@@ -204,12 +206,12 @@ export class ReadyEvent extends Event {
    * Creates the event.
    *
    * @param service The name of the service.
-   * @param attempt Which run is ready.
+   * @param init `attempt`: which run is ready.
    */
-  constructor(service: string, attempt: number) {
+  constructor(service: string, init: { readonly attempt: number }) {
     super("ready");
     this.service = service;
-    this.attempt = attempt;
+    this.attempt = init.attempt;
   }
 }
 
@@ -238,34 +240,34 @@ export class EscalateEvent extends Event {
    * Creates the event.
    *
    * @param service The name of the child that caused it.
-   * @param error The error the supervisor fails with.
+   * @param init `error`: the error the supervisor fails with.
    */
-  constructor(service: string, error: unknown) {
+  constructor(service: string, init: { readonly error: unknown }) {
     super("escalate");
     this.service = service;
-    this.error = error;
+    this.error = init.error;
   }
 }
 
-/** The same event for a parent supervisor, with `prefix/` before the service name. */
+/** The classes of the events a supervisor fires, each built as `new Class(service, init)`. */
+const _CLASSES: readonly (new (service: string, init: never) => Event & { service: string })[] = [
+  StartEvent,
+  ExitEvent,
+  RestartEvent,
+  GiveupEvent,
+  StopTimeoutEvent,
+  ReadyEvent,
+  EscalateEvent,
+];
+
+/**
+ * The same event for a parent supervisor, with `prefix` before the service
+ * name: an event's own fields are the init of its copy.
+ */
 export function _withPrefix(event: Event, prefix: string): Event | undefined {
-  if (event instanceof StartEvent) return new StartEvent(prefix + event.service, event.attempt);
-  if (event instanceof ExitEvent) {
-    return new ExitEvent(
-      prefix + event.service,
-      event.attempt,
-      event.outcome,
-      "error" in event ? { error: event.error } : undefined,
-    );
-  }
-  if (event instanceof RestartEvent) {
-    return new RestartEvent(prefix + event.service, event.attempt, event.delay);
-  }
-  if (event instanceof GiveupEvent) return new GiveupEvent(prefix + event.service, event.error);
-  if (event instanceof StopTimeoutEvent) return new StopTimeoutEvent(prefix + event.service);
-  if (event instanceof ReadyEvent) return new ReadyEvent(prefix + event.service, event.attempt);
-  if (event instanceof EscalateEvent) return new EscalateEvent(prefix + event.service, event.error);
-  return undefined;
+  const Class = event.constructor as (typeof _CLASSES)[number];
+  if (!_CLASSES.includes(Class)) return undefined;
+  return new Class(prefix + (event as Event & { service: string }).service, event as never);
 }
 
 /**

@@ -549,7 +549,7 @@ export class Supervisor extends EventTarget implements Service {
       (session.escalation ? { error: session.escalation.error } : undefined);
     this.#state = failure ? "failed" : "stopped";
     if (session.escalation) {
-      this.#emit(new EscalateEvent(session.escalation.service, session.escalation.error));
+      this.#emit(new EscalateEvent(session.escalation.service, session.escalation));
     }
     if (failure) throw failure.error;
   }
@@ -607,7 +607,7 @@ export class Supervisor extends EventTarget implements Service {
     }
     if (child.removed || child.controller) return;
     child.restarts++;
-    this.#emit(new RestartEvent(name, child.attempt + 1, 0));
+    this.#emit(new RestartEvent(name, { attempt: child.attempt + 1, delay: 0 }));
     this.#launch(child);
   }
 
@@ -844,13 +844,13 @@ export class Supervisor extends EventTarget implements Service {
     child.controller = controller;
     child.state = "running";
     child.startedAt = Date.now();
-    if (this.#wants("start")) this.#emit(new StartEvent(child.name, attempt));
+    if (this.#wants("start")) this.#emit(new StartEvent(child.name, { attempt }));
     const context: RunContext = {
       attempt,
       ready: () => {
         if (child.controller !== controller || child.ready) return;
         child.ready = true;
-        this.#emit(new ReadyEvent(child.name, attempt));
+        this.#emit(new ReadyEvent(child.name, { attempt }));
         child.readyWaiter?.("ready");
       },
     };
@@ -927,7 +927,7 @@ export class Supervisor extends EventTarget implements Service {
         child.lastError = { error };
         child.state = "failed";
         child.giveups++;
-        next = new GiveupEvent(name, error);
+        next = new GiveupEvent(name, { error });
         if (this.#escalate) this.#escalation(session, name, error);
       } else {
         if (now - child.startedAt >= child.options.resetAfter) child.backoffStep = 0;
@@ -939,13 +939,19 @@ export class Supervisor extends EventTarget implements Service {
           // The timer is set before any listener runs, so a listener that
           // calls `stop()` finds it and cancels it.
           child.timer = setTimeout(() => this.#launch(child), _whole(delay));
-          if (this.#wants("restart")) next = new RestartEvent(name, attempt + 1, delay);
+          if (this.#wants("restart")) {
+            next = new RestartEvent(name, { attempt: attempt + 1, delay });
+          }
         } else {
           this.#restartGroup(session, child, delay);
         }
       }
     }
-    if (this.#wants("exit")) this.#emit(new ExitEvent(name, attempt, outcome, thrown));
+    if (this.#wants("exit")) {
+      this.#emit(
+        new ExitEvent(name, thrown ? { attempt, outcome, ...thrown } : { attempt, outcome }),
+      );
+    }
     if (next) this.#emit(next);
     waiter?.(outcome === "completed" ? "ready" : outcome);
   }
@@ -995,7 +1001,7 @@ export class Supervisor extends EventTarget implements Service {
         }
       }, _whole(delay));
       for (const member of starting) {
-        this.#emit(new RestartEvent(member.name, member.attempt + 1, delay));
+        this.#emit(new RestartEvent(member.name, { attempt: member.attempt + 1, delay }));
       }
     });
   }
@@ -1044,7 +1050,7 @@ export class Supervisor extends EventTarget implements Service {
     const outcome = deadline
       ? (await deadline.wait(settled, until) ? "stopped" : "timeout")
       : await _settlesWithin(settled, child.options.stopTimeout, cut);
-    if (outcome === "timeout") this.#emit(new StopTimeoutEvent(child.name));
+    if (outcome === "timeout") this.#emit(new StopTimeoutEvent(child.name, {}));
     return outcome;
   }
 
@@ -1103,7 +1109,7 @@ export class Supervisor extends EventTarget implements Service {
         if (child.service instanceof Supervisor && child.settled) await child.settled;
         if (child.controller) {
           timedOut.push(child.name);
-          this.#emit(new StopTimeoutEvent(child.name));
+          this.#emit(new StopTimeoutEvent(child.name, {}));
         } else {
           stopped.push(child.name);
         }
