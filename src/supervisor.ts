@@ -141,6 +141,8 @@ interface _Session {
   end(reason: unknown, ownReason: boolean): void;
   /** The children whose pending restart was cancelled when it ended. */
   readonly cancelled: Set<_Child>;
+  /** Waits to end when the session does; each removes itself when it ends first. */
+  readonly cuts: Set<() => void>;
   /** The shutdown's report. */
   readonly report: Promise<StopReport>;
   setReport(report: Promise<StopReport>): void;
@@ -162,9 +164,11 @@ function _newSession(onEnd: (session: _Session) => void): _Session {
       session.reason = reason;
       session.ownReason = ownReason;
       onEnd(session);
+      for (const cut of session.cuts) cut();
       ended();
     },
     cancelled: new Set(),
+    cuts: new Set(),
     report: new Promise<StopReport>((resolve) => setReport = resolve),
     setReport: (report) => setReport(report),
   };
@@ -238,6 +242,9 @@ export class Supervisor extends EventTarget implements Service {
   #session: _Session | undefined;
   /** Group restarts, one at a time, as OTP's supervisor handles one exit at a time. */
   #groupRestarts: Promise<void> = Promise.resolve();
+  /** The timer of the group restart waiting out its delay, and who it starts. */
+  #groupTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #groupPending = new Set<_Child>();
   /** `start()` was called: the supervisor runs on its own controller. */
   #controller: AbortController | undefined;
   #startup: Promise<void> | undefined;
@@ -503,15 +510,17 @@ export class Supervisor extends EventTarget implements Service {
    */
   async run(signal: AbortSignal, context?: RunContext): Promise<void> {
     if (this.#session) throw new Error(`Cannot run supervisor '${this.name}' as it is running`);
-    if (this.#stopped && !this.#controller) {
-      throw new Error(`Cannot run supervisor '${this.name}' as it is stopped`);
-    }
+    if (this.#stopped) throw new Error(`Cannot run supervisor '${this.name}' as it is stopped`);
     const session = _newSession((ending) => {
-      // Pending restarts are cancelled the moment the session ends.
+      // Pending restarts, a group's included, are cancelled the moment the
+      // session ends; no child waits for a group any more.
+      clearTimeout(this.#groupTimer);
+      this.#groupTimer = undefined;
+      this.#groupPending.clear();
       for (const child of this.#children.values()) {
+        child.grouped = false;
         if (child.state !== "backing_off") continue;
         this.#cancelRestart(child);
-        child.grouped = false;
         child.state = "stopped";
         ending.cancelled.add(child);
       }
@@ -567,8 +576,12 @@ export class Supervisor extends EventTarget implements Service {
     const child = this.#child("remove", name);
     child.removed = true;
     child.grouped = false;
+    this.#groupPending.delete(child);
     this.#cancelRestart(child);
-    await this.#stopChild(child, _abortReason(`Service '${name}' was removed`));
+    const session = this.#session;
+    const outcome = await this.#stopChild(child, _abortReason(`Service '${name}' was removed`));
+    // Cut short by a shutdown, which stops the run within its deadline.
+    if (outcome === "cut" && session) await session.report;
     if (this.#children.get(name) === child) this.#children.delete(name);
     if (child.service instanceof Supervisor) child.service.#parent = undefined;
   }
@@ -591,6 +604,9 @@ export class Supervisor extends EventTarget implements Service {
     if (!session || session.ending) {
       throw new Error(`Cannot restart service '${name}' as the supervisor is not running`);
     }
+    // A restart already scheduled (on its timer, or with its group) was
+    // counted when it was; this one replaces it.
+    const counted = child.timer !== undefined || this.#groupPending.delete(child);
     child.grouped = false;
     this.#cancelRestart(child);
     const stopped = await this.#stopChild(
@@ -606,7 +622,7 @@ export class Supervisor extends EventTarget implements Service {
       );
     }
     if (child.removed || child.controller) return;
-    child.restarts++;
+    if (!counted) child.restarts++;
     this.#emit(new RestartEvent(name, { attempt: child.attempt + 1, delay: 0 }));
     this.#launch(child);
   }
@@ -808,18 +824,29 @@ export class Supervisor extends EventTarget implements Service {
         this.#launch(child);
         continue;
       }
-      const outcome = await new Promise<"ready" | "failed" | "stopped" | "timeout">((resolve) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const done = (outcome: "ready" | "failed" | "stopped" | "timeout") => {
-          if (timer !== undefined) clearTimeout(timer);
-          child.readyWaiter = undefined;
-          resolve(outcome);
-        };
-        child.readyWaiter = done;
-        session.ended.then(() => done("stopped"));
-        if (waitReady !== true) timer = setTimeout(() => done("timeout"), waitReady);
-        this.#launch(child);
-      });
+      const until = waitReady === true ? Infinity : Date.now() + waitReady;
+      let outcome: "ready" | "failed" | "stopped" | "timeout";
+      let launch = true;
+      do {
+        // A run aborted on the supervisor's own account (its group restarts,
+        // restart()) is not ready: wait for the run that follows it.
+        outcome = await new Promise((resolve) => {
+          const done = (outcome: "ready" | "failed" | "stopped" | "timeout") => {
+            clearTimeout(timer);
+            session.cuts.delete(cut);
+            child.readyWaiter = undefined;
+            resolve(outcome);
+          };
+          const cut = () => done("stopped");
+          child.readyWaiter = done;
+          session.cuts.add(cut);
+          const timer = until === Infinity
+            ? undefined
+            : setTimeout(() => done("timeout"), Math.max(0, until - Date.now()));
+          if (launch) this.#launch(child);
+        });
+        launch = false;
+      } while (outcome === "stopped" && !session.ending && !child.removed);
       if (outcome === "ready" || outcome === "stopped") continue;
       const why = outcome === "timeout"
         ? `was not ready within ${waitReady} ms`
@@ -848,7 +875,7 @@ export class Supervisor extends EventTarget implements Service {
     const context: RunContext = {
       attempt,
       ready: () => {
-        if (child.controller !== controller || child.ready) return;
+        if (child.controller !== controller || child.ready || controller.signal.aborted) return;
         child.ready = true;
         this.#emit(new ReadyEvent(child.name, { attempt }));
         child.readyWaiter?.("ready");
@@ -887,7 +914,9 @@ export class Supervisor extends EventTarget implements Service {
     let next: Event | undefined;
     if (controller.signal.aborted) {
       outcome = "stopped";
-      child.state = child.grouped && policy !== "never" ? "backing_off" : "stopped";
+      child.state = child.grouped && policy !== "never" && session && !session.ending
+        ? "backing_off"
+        : "stopped";
     } else {
       outcome = thrown ? "failed" : "completed";
       if (thrown) {
@@ -901,13 +930,15 @@ export class Supervisor extends EventTarget implements Service {
       if (waiter && thrown) {
         // Failed before it was ready: `start()` fails, nothing restarts.
         child.state = "failed";
-      } else if (child.grouped) {
-        // Its group restart is under way: it starts again with the group.
-        child.state = policy === "never" ? (thrown ? "failed" : "completed") : "backing_off";
       } else if (this.#escalate && thrown?.error instanceof EscalateError) {
+        child.grouped = false;
         child.state = "failed";
         this.#escalation(session, name, thrown.error);
+      } else if (child.grouped && restart && session && !session.ending) {
+        // Its group restart is under way: it starts again with the group.
+        child.state = "backing_off";
       } else if (!restart) {
+        child.grouped = false;
         child.state = thrown ? "failed" : "completed";
       } else if (!session || session.ending) {
         // Shutting down: the restart the policy asks for is not made.
@@ -971,32 +1002,45 @@ export class Supervisor extends EventTarget implements Service {
    */
   #restartGroup(session: _Session, trigger: _Child, delay: number): void {
     const all = [...this.#children.values()];
+    // Members: the trigger, the siblings its strategy names that are live or
+    // waiting, and any sibling already waiting for an earlier group.
     const members = (this.#strategy === "one_for_all" ? all : all.slice(all.indexOf(trigger)))
-      .filter((c) => c === trigger || c.state === "running" || c.state === "backing_off");
+      .filter((c) =>
+        c === trigger || c.grouped || c.state === "running" || c.state === "backing_off"
+      );
     for (const member of members) member.grouped = true;
     this.#groupRestarts = this.#groupRestarts.then(async () => {
       const reason = _abortReason(`Restarting with sibling '${trigger.name}' (${this.#strategy})`);
       for (const member of [...members].reverse()) {
         if (session.ending) return;
-        if (member === trigger || member.removed) continue;
+        if (member === trigger || member.removed || !member.grouped) continue;
         this.#cancelRestart(member);
         const stopped = await this.#stopChild(member, reason);
         if (stopped === "timeout") member.grouped = false; // abandoned: left out of the restart
       }
-      if (session.ending || !trigger.grouped) return;
-      const starting = members.filter((m) =>
-        m.grouped && !m.removed && !m.controller && m.options.restartPolicy !== "never"
+      if (session.ending) return;
+      // An earlier group still waiting out its delay is merged into this one.
+      clearTimeout(this.#groupTimer);
+      for (const member of members) this.#groupPending.add(member);
+      const starting = [...this.#children.values()].filter((m) =>
+        this.#groupPending.has(m) && m.grouped && !m.removed && !m.controller &&
+        m.options.restartPolicy !== "never"
       );
-      for (const member of members) {
+      for (const member of this.#groupPending) {
         if (member.grouped && !starting.includes(member)) {
           member.grouped = false;
           if (member.state === "backing_off") member.state = "stopped";
         }
       }
+      this.#groupPending.clear();
+      for (const member of starting) this.#groupPending.add(member);
       for (const member of starting) member.restarts++;
-      trigger.timer = setTimeout(() => {
-        trigger.timer = undefined;
-        for (const member of starting) {
+      this.#groupTimer = setTimeout(() => {
+        this.#groupTimer = undefined;
+        const pending = [...this.#groupPending];
+        this.#groupPending.clear();
+        for (const member of pending) {
+          // restart() or remove() may have taken a member out meanwhile.
           if (!session.ending && member.grouped && !member.controller) this.#launch(member);
         }
       }, _whole(delay));
@@ -1030,7 +1074,7 @@ export class Supervisor extends EventTarget implements Service {
     child.state = "stopping";
     // Outside a shutdown, the wait ends when the session does: the shutdown
     // then takes the run over, within its own deadline.
-    const cut = deadline ? undefined : this.#session?.ended.then(() => "cut" as const);
+    const session = deadline ? undefined : this.#session;
     const service = child.service;
     const until = Math.min(Date.now() + child.options.stopTimeout, deadline?.at ?? Infinity);
     if (service instanceof Supervisor) {
@@ -1039,17 +1083,14 @@ export class Supervisor extends EventTarget implements Service {
       service.#hurry(until);
       if (!controller.signal.aborted) controller.abort(reason);
       if (deadline) deadline.awaiting = service;
-      const outcome = await Promise.race([
-        settled.then(() => "stopped" as const),
-        ...(cut ? [cut] : []),
-      ]);
+      const outcome = await _settlesWithin(settled, Infinity, session);
       if (deadline) deadline.awaiting = undefined;
       return outcome;
     }
     if (!controller.signal.aborted) controller.abort(reason);
     const outcome = deadline
       ? (await deadline.wait(settled, until) ? "stopped" : "timeout")
-      : await _settlesWithin(settled, child.options.stopTimeout, cut);
+      : await _settlesWithin(settled, child.options.stopTimeout, session);
     if (outcome === "timeout") this.#emit(new StopTimeoutEvent(child.name, {}));
     return outcome;
   }
@@ -1207,23 +1248,24 @@ function _deadline(at: number, hurry: (child: Supervisor, at: number) => void): 
 
 /**
  * How `promise` ends: it settles within `ms` milliseconds, or the timer
- * fires first, or `end` resolves first (a deadline, or the session ending).
- * Clears its timer either way.
+ * fires first, or `session` ends first. Clears its timer and its hook on the
+ * session either way, so a long session does not collect one per wait.
  */
 function _settlesWithin(
   promise: Promise<void>,
   ms: number,
-  end: Promise<unknown> | undefined,
+  session: _Session | undefined,
 ): Promise<"stopped" | "timeout" | "cut"> {
   return new Promise((resolve) => {
-    const timer = ms === Infinity ? undefined : setTimeout(() => resolve("timeout"), ms);
-    promise.then(() => {
+    const finish = (outcome: "stopped" | "timeout" | "cut") => {
       clearTimeout(timer);
-      resolve("stopped");
-    });
-    end?.then(() => {
-      clearTimeout(timer);
-      resolve("cut");
-    });
+      session?.cuts.delete(cut);
+      resolve(outcome);
+    };
+    const cut = () => finish("cut");
+    const timer = ms === Infinity ? undefined : setTimeout(() => finish("timeout"), ms);
+    session?.cuts.add(cut);
+    promise.then(() => finish("stopped"));
+    if (session?.ending) finish("cut");
   });
 }
