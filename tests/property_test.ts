@@ -307,10 +307,14 @@ describe("Supervisor properties", () => {
               }
               await root.start();
               const names = root.status().map((s) => s.name);
+              const removedAt = new Map<string, number>();
               for (const { at, action, target } of [...actions].sort((a, b) => a.at - b.at)) {
                 if (at >= stopAt) break;
                 await time.advanceTo(at);
                 const name = names[target % names.length]!;
+                if (action === "remove") {
+                  removedAt.set(name, Math.min(removedAt.get(name) ?? at, at));
+                }
                 const call = action === "restart" ? root.restart(name) : root.remove(name);
                 call.catch(() => {}); // an unknown (removed) name or a run that would not stop
               }
@@ -347,6 +351,28 @@ describe("Supervisor properties", () => {
                 assert.ok(
                   e.delay! >= 0 && e.delay! <= bound(e.service),
                   `${e.service} delay ${e.delay}`,
+                );
+              }
+              // Every restart announced at the top level happens: its run starts,
+              // unless stop() or remove() came before the delay was over.
+              const started = new Set(
+                log.filter((x) => x.type === "start").map((x) => `${x.service}#${x.attempt}`),
+              );
+              // The last announcement of a run counts: a later group restart merges
+              // an earlier one and waits its own delay.
+              const lastAnnounced = new Map<string, Logged>();
+              for (const e of log) {
+                if (e.type === "restart") lastAnnounced.set(`${e.service}#${e.attempt}`, e);
+              }
+              for (const e of lastAnnounced.values()) {
+                if (e.service.startsWith("sub/")) continue;
+                const due = e.t + Math.trunc(e.delay!);
+                if (due + 1 >= stopAt || (removedAt.get(e.service) ?? Infinity) <= due + 1) {
+                  continue;
+                }
+                assert.ok(
+                  started.has(`${e.service}#${e.attempt}`),
+                  `${e.service}#${e.attempt} announced at ${e.t} (delay ${e.delay}) never started`,
                 );
               }
               // Every run after the first was announced by a restart event, but the
