@@ -245,6 +245,8 @@ export class Supervisor extends EventTarget implements Service {
   /** The timer of the group restart waiting out its delay, and who it starts. */
   #groupTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #groupPending = new Set<_Child>();
+  /** Children restart() is stopping in order to start them again. */
+  readonly #restarting = new Set<_Child>();
   /** `start()` was called: the supervisor runs on its own controller. */
   #controller: AbortController | undefined;
   #startup: Promise<void> | undefined;
@@ -609,22 +611,27 @@ export class Supervisor extends EventTarget implements Service {
     const counted = child.timer !== undefined || this.#groupPending.delete(child);
     child.grouped = false;
     this.#cancelRestart(child);
-    const stopped = await this.#stopChild(
-      child,
-      _abortReason(`Service '${name}' is being restarted`),
-    );
-    if (session.ending) {
-      throw new Error(`Cannot restart service '${name}' as the supervisor is stopping`);
-    }
-    if (stopped === "timeout") {
-      throw new Error(
-        `Cannot restart service '${name}' as its run did not stop within its stopTimeout`,
+    this.#restarting.add(child);
+    try {
+      const stopped = await this.#stopChild(
+        child,
+        _abortReason(`Service '${name}' is being restarted`),
       );
+      if (session.ending) {
+        throw new Error(`Cannot restart service '${name}' as the supervisor is stopping`);
+      }
+      if (stopped === "timeout") {
+        throw new Error(
+          `Cannot restart service '${name}' as its run did not stop within its stopTimeout`,
+        );
+      }
+      if (child.removed || child.controller) return;
+      if (!counted) child.restarts++;
+      this.#emit(new RestartEvent(name, { attempt: child.attempt + 1, delay: 0 }));
+      this.#launch(child);
+    } finally {
+      this.#restarting.delete(child);
     }
-    if (child.removed || child.controller) return;
-    if (!counted) child.restarts++;
-    this.#emit(new RestartEvent(name, { attempt: child.attempt + 1, delay: 0 }));
-    this.#launch(child);
   }
 
   /**
@@ -846,7 +853,12 @@ export class Supervisor extends EventTarget implements Service {
           if (launch) this.#launch(child);
         });
         launch = false;
-      } while (outcome === "stopped" && !session.ending && !child.removed);
+      } while (
+        outcome === "stopped" && !session.ending && !child.removed &&
+        // Only a run that will be followed by another is waited past.
+        ((child.grouped && child.options.restartPolicy !== "never") ||
+          this.#restarting.has(child) || child.controller !== undefined)
+      );
       if (outcome === "ready" || outcome === "stopped") continue;
       const why = outcome === "timeout"
         ? `was not ready within ${waitReady} ms`

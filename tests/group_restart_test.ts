@@ -122,6 +122,46 @@ describe("Group restarts", () => {
       await supervisor.stop();
     }));
 
+  it("move on from a waitReady child its group stops for good (policy never)", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ strategy: "one_for_all", backoff: { jitter: 0 } });
+      supervisor.add(
+        "a",
+        (signal, { attempt }) => attempt === 1 ? failAfter(5, signal) : untilAborted(signal),
+      );
+      supervisor.add("once", untilAborted, { waitReady: true, restartPolicy: "never" });
+      supervisor.add("http", untilAborted);
+      let started = false;
+      supervisor.start().then(() => started = true);
+      while (!started && await time.nextAsync());
+      assert.ok(started);
+      assert.equal(states(supervisor), "a:running#2 once:stopped#1 http:running#1");
+      await supervisor.stop();
+    }));
+
+  it("wait for the next run of a waitReady child restart() aborts before it is ready", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      const log = recordEvents(supervisor);
+      supervisor.add("db", (signal, { attempt, ready }) => {
+        if (attempt === 2) ready();
+        return untilAborted(signal);
+      }, { waitReady: true });
+      supervisor.add("http", untilAborted);
+      let started = false;
+      supervisor.start().then(() => started = true);
+      await time.tickAsync(10);
+      await supervisor.restart("db");
+      while (!started && await time.nextAsync());
+      assert.deepEqual(log.filter((l) => / (start|ready) /.test(l)), [
+        "0 start db#1",
+        "10 start db#2",
+        "10 ready db#2",
+        "10 start http#1",
+      ]);
+      await supervisor.stop();
+    }));
+
   it("count a restart() that cuts a pending backoff short as one restart", () =>
     withFakeTime(async (time) => {
       const supervisor = new Supervisor();
