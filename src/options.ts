@@ -273,6 +273,8 @@ export function _validateOptions(where: string, options: unknown): void {
     _invalid(where, "options", "an object", options, "type");
   }
   const o = options as SupervisorOptions;
+  const timeout = (n: number) => n > 0 && (n <= _MAX_TIMER_DELAY || n === Infinity);
+  const timeoutText = `a positive number up to ${_MAX_TIMER_DELAY}, or Infinity`;
   _validatePolicy(where, "restartPolicy", o.restartPolicy);
   if (o.backoff !== undefined) {
     if (typeof o.backoff !== "object" || o.backoff === null) {
@@ -295,13 +297,7 @@ export function _validateOptions(where: string, options: unknown): void {
     "a non-negative integer or Infinity",
   );
   number(where, "restartWindow", o.restartWindow, (n) => n > 0, "a positive number");
-  number(
-    where,
-    "stopTimeout",
-    o.stopTimeout,
-    (n) => n > 0 && (n <= _MAX_TIMER_DELAY || n === Infinity),
-    `a positive number up to ${_MAX_TIMER_DELAY}, or Infinity`,
-  );
+  number(where, "stopTimeout", o.stopTimeout, timeout, timeoutText);
   if (o.random !== undefined && typeof o.random !== "function") {
     _invalid(where, "random", "a function", o.random, "type");
   }
@@ -311,13 +307,7 @@ export function _validateOptions(where: string, options: unknown): void {
     _invalid(where, "waitReady", waitText, w, "type");
   }
   if (typeof w === "number") {
-    number(
-      where,
-      "waitReady",
-      w,
-      (n) => n > 0 && n <= _MAX_TIMER_DELAY,
-      waitText,
-    );
+    number(where, "waitReady", w, (n) => n > 0 && n <= _MAX_TIMER_DELAY, waitText);
   }
   if (o.name !== undefined) {
     if (typeof o.name !== "string") _invalid(where, "name", "a string", o.name, "type");
@@ -335,13 +325,7 @@ export function _validateOptions(where: string, options: unknown): void {
   if (o.escalate !== undefined && typeof o.escalate !== "boolean") {
     _invalid(where, "escalate", "a boolean", o.escalate, "type");
   }
-  number(
-    where,
-    "shutdownTimeout",
-    o.shutdownTimeout,
-    (n) => n > 0 && (n <= _MAX_TIMER_DELAY || n === Infinity),
-    `a positive number up to ${_MAX_TIMER_DELAY}, or Infinity`,
-  );
+  number(where, "shutdownTimeout", o.shutdownTimeout, timeout, timeoutText);
 }
 
 /** Checks a restart policy, wherever it came from. */
