@@ -116,6 +116,8 @@ interface _Child {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Waits to be restarted with its group: its exits decide nothing. */
   grouped: boolean;
+  /** The session the live run was launched in. */
+  session: _Session | undefined;
   /** `start()` waits for this run to be ready: told how the wait ended. */
   readyWaiter: ((outcome: "ready" | "failed" | "stopped") => void) | undefined;
   removed: boolean;
@@ -408,6 +410,7 @@ export class Supervisor extends EventTarget implements Service {
       timer: undefined,
       grouped: false,
       readyWaiter: undefined,
+      session: undefined,
       removed: false,
       failures: 0,
       completions: 0,
@@ -513,6 +516,8 @@ export class Supervisor extends EventTarget implements Service {
   async run(signal: AbortSignal, context?: RunContext): Promise<void> {
     if (this.#session) throw new Error(`Cannot run supervisor '${this.name}' as it is running`);
     if (this.#stopped) throw new Error(`Cannot run supervisor '${this.name}' as it is stopped`);
+    // A hurry that came after the last shutdown ended is not this one's.
+    this.#deadlineAt = undefined;
     const session = _newSession((ending) => {
       // Pending restarts, a group's included, are cancelled the moment the
       // session ends; no child waits for a group any more.
@@ -825,15 +830,19 @@ export class Supervisor extends EventTarget implements Service {
   async #startChildren(session: _Session): Promise<{ error: unknown } | undefined> {
     for (const child of [...this.#children.values()]) {
       if (session.ending) return undefined;
-      if (child.removed || child.controller) continue;
+      if (child.removed) continue;
       const waitReady = child.options.waitReady;
+      // A run already live (restart() was called, or a run abandoned by the
+      // previous session that starts again when it settles) is not launched
+      // again, but a waitReady one is still waited for.
+      const live = child.controller !== undefined;
       if (waitReady === false) {
-        this.#launch(child);
+        if (!live) this.#launch(child);
         continue;
       }
       const until = waitReady === true ? Infinity : Date.now() + waitReady;
       let outcome: "ready" | "failed" | "stopped" | "timeout";
-      let launch = true;
+      let launch = !live;
       do {
         // A run aborted on the supervisor's own account (its group restarts,
         // restart()) is not ready: wait for the run that follows it.
@@ -881,6 +890,7 @@ export class Supervisor extends EventTarget implements Service {
     child.grouped = false;
     child.ready = false;
     child.controller = controller;
+    child.session = this.#session;
     child.state = "running";
     child.startedAt = Date.now();
     if (this.#wants("start")) this.#emit(new StartEvent(child.name, { attempt }));
@@ -924,6 +934,10 @@ export class Supervisor extends EventTarget implements Service {
     const waiter = child.readyWaiter;
     let outcome: ExitOutcome;
     let next: Event | undefined;
+    // A run abandoned by an earlier session of this supervisor (stopped, then
+    // run() again) starts afresh as soon as it settles.
+    const stale = session !== undefined && !session.ending && child.session !== session &&
+      !child.removed;
     if (controller.signal.aborted) {
       outcome = "stopped";
       child.state = child.grouped && policy !== "never" && session && !session.ending
@@ -996,6 +1010,9 @@ export class Supervisor extends EventTarget implements Service {
       );
     }
     if (next) this.#emit(next);
+    if (stale && controller.signal.aborted && !child.grouped && !child.controller) {
+      this.#launch(child);
+    }
     waiter?.(outcome === "completed" ? "ready" : outcome);
   }
 
@@ -1033,6 +1050,7 @@ export class Supervisor extends EventTarget implements Service {
       if (session.ending) return;
       // An earlier group still waiting out its delay is merged into this one.
       clearTimeout(this.#groupTimer);
+      const counted = new Set(this.#groupPending); // counted by the earlier group
       for (const member of members) this.#groupPending.add(member);
       const starting = [...this.#children.values()].filter((m) =>
         this.#groupPending.has(m) && m.grouped && !m.removed && !m.controller &&
@@ -1046,7 +1064,7 @@ export class Supervisor extends EventTarget implements Service {
       }
       this.#groupPending.clear();
       for (const member of starting) this.#groupPending.add(member);
-      for (const member of starting) member.restarts++;
+      for (const member of starting) if (!counted.has(member)) member.restarts++;
       this.#groupTimer = setTimeout(() => {
         this.#groupTimer = undefined;
         const pending = [...this.#groupPending];

@@ -178,6 +178,53 @@ describe("Group restarts", () => {
       await supervisor.stop();
     }));
 
+  it("count each member once when a later group merges an earlier one", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ strategy: "rest_for_one", backoff: { jitter: 0 } });
+      supervisor.add(
+        "a",
+        (signal, { attempt }) => attempt === 1 ? failAfter(10, signal) : untilAborted(signal),
+      );
+      supervisor.add(
+        "b",
+        (signal, { attempt }) => attempt === 1 ? failAfter(5, signal) : untilAborted(signal),
+      );
+      supervisor.add("c", slowToStop(20));
+      await supervisor.start();
+      for (let i = 0; i < 100 && await time.nextAsync(); i++);
+      assert.deepEqual(
+        supervisor.status().map((s) => `${s.name} #${s.attempt} restarts=${s.restarts}`),
+        [
+          "a #2 restarts=1",
+          "b #2 restarts=1",
+          "c #2 restarts=1",
+        ],
+      );
+      await stopNow(time, supervisor);
+    }));
+
+  it("keep to the readiness order when restart() starts a waitReady child early", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      const log = recordEvents(supervisor);
+      const readyAfter = (ms: number) => (signal: AbortSignal, { ready }: { ready(): void }) => {
+        const timer = setTimeout(ready, ms);
+        signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+        return untilAborted(signal);
+      };
+      supervisor.add("a", readyAfter(10), { waitReady: true });
+      supervisor.add("db", readyAfter(50), { waitReady: true });
+      supervisor.add("http", untilAborted);
+      let started = false;
+      supervisor.start().then(() => started = true);
+      await time.tickAsync(1);
+      await supervisor.restart("db");
+      while (!started && await time.nextAsync());
+      const order = log.filter((l) => / (start|ready) (db|http)/.test(l));
+      assert.deepEqual(order, ["1 start db#1", "51 ready db#1", "51 start http#1"]);
+      await supervisor.stop();
+    }));
+
   it("refuse run() after start() and stop(): stopped is for good", async () => {
     const supervisor = new Supervisor().add("a", untilAborted);
     await supervisor.start();

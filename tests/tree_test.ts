@@ -259,6 +259,66 @@ describe("Supervision trees", () => {
       assert.equal(time.now, 40_000);
     }));
 
+  it("start a child abandoned by the subtree's last run once it settles", () =>
+    withFakeTime(async (time) => {
+      const inner = new Supervisor({ name: "inner", escalate: true, maxRestarts: 0 });
+      inner.add("x", async (signal) => {
+        await untilAborted(signal);
+        await new Promise((resolve) => setTimeout(resolve, 2000)); // ignores its signal for 2 s
+      }, { stopTimeout: 50 });
+      inner.add(
+        "esc",
+        (_signal, { attempt }) =>
+          attempt === 1
+            ? new Promise((_, reject) => setTimeout(() => reject(new Error("x")), 10))
+            : new Promise(() => {}),
+      );
+      const root = new Supervisor({ backoff: { initialDelay: 100, jitter: 0 } });
+      const log = recordEvents(root);
+      root.add(inner);
+      await root.start();
+      for (let i = 0; i < 20 && time.now < 3000; i++) await time.nextAsync();
+      assert.deepEqual(log.filter((l) => l.includes("inner/x")), [
+        "0 start inner/x#1",
+        "60 stoptimeout inner/x",
+        "2010 exit inner/x#1 stopped",
+        "2010 start inner/x#2",
+      ]);
+      assert.equal(inner.status().find((s) => s.name === "x")?.state, "running");
+      let stopped = false;
+      root.stop().then(() => stopped = true);
+      while (!stopped && await time.nextAsync());
+    }));
+
+  it("forget a deadline that arrived after a subtree's shutdown when it runs again", () =>
+    withFakeTime(async (time) => {
+      const inner = new Supervisor({
+        name: "inner",
+        escalate: true,
+        maxRestarts: 0,
+        shutdownTimeout: 1000,
+      });
+      inner.add(
+        "x",
+        (signal) => untilAborted(signal).then(() => new Promise((r) => setTimeout(r, 10))),
+      );
+      inner.add(
+        "esc",
+        (_signal, { attempt }) =>
+          attempt === 1 ? Promise.reject(new Error("x")) : new Promise(() => {}),
+        { stopTimeout: 1 },
+      );
+      const root = new Supervisor();
+      root.addEventListener("escalate", () => void root.restart("inner").catch(() => {}));
+      root.add(inner, { maxRestarts: Infinity });
+      await root.start();
+      await time.advanceTo(10_000);
+      let report: unknown;
+      root.stop().then((r) => report = r);
+      while (report === undefined && await time.nextAsync());
+      assert.deepEqual(report, { stopped: ["inner"], timedOut: ["inner/esc"] });
+    }));
+
   it("run a supervisor again after its run settled, starting the children afresh", () =>
     withFakeTime(async () => {
       const supervisor = new Supervisor({ name: "sub" });
