@@ -249,8 +249,7 @@ export class Supervisor extends EventTarget implements Service {
   readonly #groupPending = new Set<_Child>();
   /** Children restart() is stopping in order to start them again. */
   readonly #restarting = new Set<_Child>();
-  /** `start()` was called: the supervisor runs on its own controller. */
-  #controller: AbortController | undefined;
+  /** Set once `start()` was called: what it returns. */
   #startup: Promise<void> | undefined;
   #stopped = false;
   #stopping: Promise<StopReport> | undefined;
@@ -445,15 +444,14 @@ export class Supervisor extends EventTarget implements Service {
         new Error(`Cannot start supervisor '${this.name}' as it is running as a child`),
       );
     }
-    const controller = new AbortController();
-    this.#controller = controller;
     let started!: () => void;
     let failed!: (error: unknown) => void;
     this.#startup = new Promise<void>((resolve, reject) => {
       started = resolve;
       failed = reject;
     });
-    this.run(controller.signal, { attempt: 1, ready: () => started() }).then(
+    // Its own run, never aborted: stop() ends it.
+    this.run(new AbortController().signal, { attempt: 1, ready: () => started() }).then(
       () => {
         started(); // stopped while starting: there is nothing left to start
         this.#stopped = true;
@@ -491,7 +489,7 @@ export class Supervisor extends EventTarget implements Service {
     const session = this.#session;
     if (!session) {
       if (this.#state === "idle") this.#state = "stopped";
-      if (!this.#controller) this.#settleDone();
+      if (!this.#startup) this.#settleDone();
       return this.#lastReport ?? { stopped: [], timedOut: [] };
     }
     if (reason === undefined) {
