@@ -145,7 +145,9 @@ async function denoSteps(): Promise<Step[]> {
     const sub = command.split(/\s+/)[1] ?? "command";
     const count = (seen.get(sub) ?? 0) + 1;
     seen.set(sub, count);
-    const name = sub === "doc" && command.includes("--lint") ? "doc-lint" : sub;
+    // `deno run …/soak.ts` reads better as `deno/soak` than as `deno/run`.
+    const script = sub === "run" ? /([\w-]+)\.ts\b/.exec(command)?.[1] : undefined;
+    const name = sub === "doc" && command.includes("--lint") ? "doc-lint" : script ?? sub;
     const isTest = sub === "test";
     return {
       id: `deno/${name}${count > 1 ? `-${count}` : ""}`,
