@@ -64,3 +64,18 @@ export function failAfter(
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** A run that fails `ms` after its first start, and on later runs waits for its signal. */
+export function failsFirst(ms: number, message?: string) {
+  return (signal: AbortSignal, { attempt }: { attempt: number }): Promise<void> =>
+    attempt === 1 ? failAfter(ms, signal, message) : untilAborted(signal);
+}
+
+/** A run that calls `ready()` after `ms` (unless aborted first), then waits for its signal. */
+export function readyAfter(ms: number) {
+  return (signal: AbortSignal, { ready }: { ready(): void }): Promise<void> => {
+    const timer = setTimeout(ready, ms);
+    signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    return untilAborted(signal);
+  };
+}

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Supervisor } from "../mod.ts";
 import { type FakeTime, withFakeTime } from "./_fake_time.ts";
-import { failAfter, recordEvents, untilAborted } from "./_log.ts";
+import { failAfter, failsFirst, readyAfter, recordEvents, untilAborted } from "./_log.ts";
 
 /** A run that takes `ms` to stop after its signal aborts. */
 const slowToStop = (ms: number) => (signal: AbortSignal) =>
@@ -27,7 +27,7 @@ describe("Group restarts", () => {
       const supervisor = new Supervisor({ strategy: "one_for_all", backoff: { jitter: 0 } });
       supervisor.add(
         "a",
-        (signal, { attempt }) => attempt === 1 ? failAfter(5, signal) : untilAborted(signal),
+        failsFirst(5),
       );
       supervisor.add("b", untilAborted);
       await supervisor.start();
@@ -63,11 +63,11 @@ describe("Group restarts", () => {
       const supervisor = new Supervisor({ strategy: "rest_for_one", backoff: { jitter: 0 } });
       supervisor.add(
         "a",
-        (signal, { attempt }) => attempt === 1 ? failAfter(10, signal) : untilAborted(signal),
+        failsFirst(10),
       );
       supervisor.add(
         "b",
-        (signal, { attempt }) => attempt === 1 ? failAfter(5, signal) : untilAborted(signal),
+        failsFirst(5),
       );
       supervisor.add("c", slowToStop(20));
       await supervisor.start();
@@ -103,13 +103,9 @@ describe("Group restarts", () => {
       const log = recordEvents(supervisor);
       supervisor.add(
         "a",
-        (signal, { attempt }) => attempt === 1 ? failAfter(5, signal) : untilAborted(signal),
+        failsFirst(5),
       );
-      supervisor.add("db", (signal, { ready }) => {
-        const timer = setTimeout(ready, 20);
-        signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
-        return untilAborted(signal);
-      }, { waitReady: true });
+      supervisor.add("db", readyAfter(20), { waitReady: true });
       supervisor.add("http", untilAborted);
       let started = false;
       supervisor.start().then(() => started = true);
@@ -129,7 +125,7 @@ describe("Group restarts", () => {
       const supervisor = new Supervisor({ strategy: "one_for_all", backoff: { jitter: 0 } });
       supervisor.add(
         "a",
-        (signal, { attempt }) => attempt === 1 ? failAfter(5, signal) : untilAborted(signal),
+        failsFirst(5),
       );
       supervisor.add("once", untilAborted, { waitReady: true, restartPolicy: "never" });
       supervisor.add("http", untilAborted);
@@ -169,7 +165,7 @@ describe("Group restarts", () => {
       const supervisor = new Supervisor();
       supervisor.add(
         "a",
-        (signal, { attempt }) => attempt === 1 ? failAfter(5, signal) : untilAborted(signal),
+        failsFirst(5),
       );
       await supervisor.start();
       await time.tickAsync(5);
@@ -184,11 +180,6 @@ describe("Group restarts", () => {
     withFakeTime(async (time) => {
       const supervisor = new Supervisor();
       const log = recordEvents(supervisor);
-      const readyAfter = (ms: number) => (signal: AbortSignal, { ready }: { ready(): void }) => {
-        const timer = setTimeout(ready, ms);
-        signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
-        return untilAborted(signal);
-      };
       supervisor.add("a", readyAfter(10), { waitReady: true });
       supervisor.add("db", readyAfter(50), { waitReady: true });
       supervisor.add("http", untilAborted);

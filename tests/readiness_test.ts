@@ -2,14 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Supervisor } from "../mod.ts";
 import { withFakeTime } from "./_fake_time.ts";
-import { failAfter, recordEvents, untilAborted } from "./_log.ts";
-
-/** A run that is ready after `ms`, then waits for its signal. */
-const readyAfter = (ms: number) => (signal: AbortSignal, context: { ready(): void }) => {
-  const timer = setTimeout(() => context.ready(), ms);
-  signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
-  return untilAborted(signal);
-};
+import { failAfter, readyAfter, recordEvents, untilAborted } from "./_log.ts";
 
 describe("Supervisor readiness", () => {
   it("starts the next service only once a waitReady service is ready", () =>

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Strategy, Supervisor } from "../mod.ts";
 import { withFakeTime } from "./_fake_time.ts";
-import { failAfter, recordEvents, untilAborted } from "./_log.ts";
+import { failAfter, failsFirst, recordEvents, untilAborted } from "./_log.ts";
 
 /** Three children where the middle one fails 100 ms into its first run; the log until 5 s. */
 async function threeChildren(strategy: Strategy, options: { neverC?: boolean } = {}) {
@@ -18,8 +18,7 @@ async function threeChildren(strategy: Strategy, options: { neverC?: boolean } =
     supervisor.add("a", child("a"));
     supervisor.add(
       "b",
-      (signal, { attempt }) =>
-        attempt === 1 ? failAfter(100, signal, "b broke") : untilAborted(signal),
+      failsFirst(100, "b broke"),
     );
     supervisor.add("c", child("c"), options.neverC ? { restartPolicy: "never" } : {});
     await supervisor.start();

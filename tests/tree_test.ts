@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { EscalateError, type RestartLimitError, Supervisor } from "../mod.ts";
 import { withFakeTime } from "./_fake_time.ts";
-import { failAfter, forever, recordEvents, untilAborted } from "./_log.ts";
+import { failAfter, failsFirst, forever, recordEvents, untilAborted } from "./_log.ts";
 
 describe("Supervision trees", () => {
   it("run a child supervisor as a service, with its events reaching the parent as paths", () =>
@@ -10,7 +10,7 @@ describe("Supervision trees", () => {
       const feeds = new Supervisor({ name: "feeds", backoff: { jitter: 0 } });
       feeds.add(
         "binance",
-        (signal, { attempt }) => attempt === 1 ? failAfter(50, signal) : untilAborted(signal),
+        failsFirst(50),
       );
       feeds.add("kraken", untilAborted);
       const root = new Supervisor({ name: "root" });
