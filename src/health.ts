@@ -21,8 +21,21 @@ function _json(status: number, body: unknown): Response {
   });
 }
 
+/**
+ * `name: message` of an `Error`, `String()` of anything else; a value that
+ * cannot be turned into a string (a null prototype, a throwing `toString` or
+ * getter, a revoked `Proxy`) is described by its type, never thrown.
+ */
 function _describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    try {
+      return Object.prototype.toString.call(error);
+    } catch {
+      return `[${typeof error}]`;
+    }
+  }
 }
 
 /** Each service with its last error, by path, walking the tree as `metrics()` does. */

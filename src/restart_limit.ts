@@ -21,12 +21,22 @@ export class _RestartWindow {
    * would be restart number `maxRestarts + 1` within the window.
    */
   admit(now: number): boolean {
+    if (!this.allows(now)) return false;
+    this.record(now);
+    return true;
+  }
+
+  /** Whether a restart at time `now` would be within the limit; records nothing. */
+  allows(now: number): boolean {
     if (this.#maxRestarts === Infinity) return true;
     const times = this.#times;
     while (times.length > 0 && now - times[0]! >= this.#window) times.shift();
-    if (times.length >= this.#maxRestarts) return false;
-    times.push(now);
-    return true;
+    return times.length < this.#maxRestarts;
+  }
+
+  /** Records a restart at time `now` (after {@linkcode allows} said yes). */
+  record(now: number): void {
+    if (this.#maxRestarts !== Infinity) this.#times.push(now);
   }
 
   /** Forgets every recorded restart. */

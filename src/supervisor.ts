@@ -1,3 +1,35 @@
+import { Alarm } from "./_alarm.ts";
+import type { Child, Host, SubSupervisor } from "./_child.ts";
+import { Groups } from "./_group.ts";
+import {
+  ABORT,
+  ANNOUNCE,
+  CANCEL,
+  ESCALATE,
+  EXIT,
+  type Facts,
+  FAIL,
+  FORGET,
+  GIVEUP,
+  type Input,
+  isLive,
+  LAUNCH,
+  LIMIT,
+  PROCEED,
+  publicState,
+  READY,
+  REJECT,
+  RESOLVE,
+  RESTART_NOW,
+  SCHEDULE,
+  STOPTIMEOUT,
+  transition,
+  TRIGGER,
+  UNWAIT,
+  WAIT,
+} from "./_lifecycle.ts";
+import { Shutdown, type StopReport } from "./_shutdown.ts";
+import { Startup } from "./_startup.ts";
 import { _backoffDelay } from "./backoff.ts";
 import { DoNotRestartError, EscalateError, RestartLimitError } from "./errors.ts";
 import {
@@ -20,12 +52,13 @@ import {
   _validateOptions,
   _validatePolicy,
   type ServiceOptions,
-  type Strategy,
   type SupervisorOptions,
 } from "./options.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import { _RestartWindow } from "./restart_limit.ts";
 import type { RestartPolicy, RunContext, Service } from "./service.ts";
+
+export type { StopReport };
 
 /**
  * Where a service is in its life:
@@ -79,107 +112,44 @@ export interface ServiceStatus {
   readonly children?: ServiceStatus[];
 }
 
-/** What {@linkcode Supervisor.stop} reports, each list in stop order. */
-export interface StopReport {
-  /**
-   * The services that were running or waiting to restart when the shutdown
-   * began and are now at rest.
-   */
-  readonly stopped: string[];
-  /**
-   * The services whose run did not settle within its `stopTimeout` (or the
-   * `shutdownTimeout`) after its signal was aborted, and was abandoned.
-   */
-  readonly timedOut: string[];
-}
-
-/** One supervised service and everything the supervisor knows of it. */
-interface _Child {
-  readonly name: string;
-  readonly service: Service;
-  readonly options: _ResolvedOptions;
-  /** The times of recent restarts; made at the first restart. */
-  window: _RestartWindow | undefined;
-  state: ServiceState;
-  attempt: number;
-  restarts: number;
-  /** Restarts since the backoff was last reset: the n of the formula. */
-  backoffStep: number;
-  lastError: { readonly error: unknown } | undefined;
-  ready: boolean;
-  /** The live run's controller; kept for an abandoned run until it settles. */
-  controller: AbortController | undefined;
-  /** Settles (never rejects) when the live run has settled and been handled. */
-  settled: Promise<void> | undefined;
-  startedAt: number;
-  /** The pending restart's timer. */
-  timer: ReturnType<typeof setTimeout> | undefined;
-  /** Waits to be restarted with its group: its exits decide nothing. */
-  grouped: boolean;
-  /** The session the live run was launched in. */
-  session: _Session | undefined;
-  /** `start()` waits for this run to be ready: told how the wait ended. */
-  readyWaiter: ((outcome: "ready" | "failed" | "stopped") => void) | undefined;
-  removed: boolean;
-  failures: number;
-  completions: number;
-  giveups: number;
-  /** When the last run ended (`Date.now()`), if one did. */
-  lastExitAt: number | undefined;
-}
-
 /** One `run()` of a supervisor: from starting its children to stopping them. */
-interface _Session {
-  /** No restart or start is made any more: the children are being stopped. */
-  ending: boolean;
-  /** Why it ends: the abort reason its children get. */
-  reason: unknown;
+interface Session {
+  /** Aborted when the session ends; its `reason` is what the children's signals get. */
+  readonly controller: AbortController;
   /** The reason came from this supervisor, not from its caller. */
-  ownReason: boolean;
+  own: boolean;
   /** Set when a child made it escalate. */
   escalation: { readonly service: string; readonly error: unknown } | undefined;
-  /** Resolves when the session is told to end. */
-  readonly ended: Promise<void>;
-  end(reason: unknown, ownReason: boolean): void;
-  /** The children whose pending restart was cancelled when it ended. */
-  readonly cancelled: Set<_Child>;
-  /** Waits to end when the session does; each removes itself when it ends first. */
-  readonly cuts: Set<() => void>;
-  /** The shutdown's report. */
-  readonly report: Promise<StopReport>;
-  setReport(report: Promise<StopReport>): void;
+  /** Set when a `waitReady` child failed, or was not ready in time. */
+  startError: { readonly error: unknown } | undefined;
+  /** The caller's signal, and what listens to it. */
+  readonly signal: AbortSignal | undefined;
+  /** Set by a parent before the shutdown begins: it must end by then. */
+  hurryAt: number;
+  readonly onAbort: () => void;
+  readonly context: RunContext | undefined;
+  /** Settle the promise `run()` returned. */
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
 }
 
-/** A new session; `onEnd` runs synchronously when it is told to end. */
-function _newSession(onEnd: (session: _Session) => void): _Session {
-  let ended!: () => void;
-  let setReport!: (report: Promise<StopReport>) => void;
-  const session: _Session = {
-    ending: false,
-    reason: undefined,
-    ownReason: false,
-    escalation: undefined,
-    ended: new Promise<void>((resolve) => ended = resolve),
-    end(reason, ownReason) {
-      if (session.ending) return;
-      session.ending = true;
-      session.reason = reason;
-      session.ownReason = ownReason;
-      onEnd(session);
-      for (const cut of session.cuts) cut();
-      ended();
-    },
-    cancelled: new Set(),
-    cuts: new Set(),
-    report: new Promise<StopReport>((resolve) => setReport = resolve),
-    setReport: (report) => setReport(report),
-  };
-  return session;
+/** Calls a message made as a function. */
+function _call(message: () => void): void {
+  message();
 }
 
 /** An abort reason the supervisor gives on its own: says why, and stays an `AbortError`. */
 function _abortReason(message: string): DOMException {
   return new DOMException(message, "AbortError");
+}
+
+/** `value instanceof Class`, false where asking throws (a revoked `Proxy`, a hostile trap). */
+function _isA(value: unknown, Class: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof Class;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -191,6 +161,12 @@ function _abortReason(message: string): DOMException {
  * A supervisor is itself a {@linkcode Service}, so supervisors nest into a
  * tree: add one to another and it is started, stopped and restarted as a
  * unit, with its events reaching the parent as `child/service`.
+ *
+ * Every request (`add`, `remove`, `restart`, `start`, `stop`) and every
+ * happening (a run settling, a timer firing, `ready()`) is a message handled
+ * one at a time, each to completion. A call made from user code the
+ * supervisor is running (a listener, a `run`) waits for the change under way
+ * to be done, and then has the effect it would have had a moment later.
  *
  * Lifecycle events (`start`, `ready`, `exit`, `restart`, `giveup`,
  * `stoptimeout`, `escalate`) are dispatched on the supervisor, which is an
@@ -230,34 +206,54 @@ export class Supervisor extends EventTarget implements Service {
    */
   readonly restartPolicy?: RestartPolicy;
   readonly #options: SupervisorOptions;
-  readonly #strategy: Strategy;
   readonly #escalate: boolean;
   readonly #shutdownTimeout: number;
   readonly #random: () => number;
-  readonly #children = new Map<string, _Child>();
+  readonly #children = new Map<string, Child>();
+  /** Names of services whose `add` waits in the mailbox. */
+  readonly #reserved = new Set<string>();
   /** The options of services added without their own, by their own policy. */
   readonly #resolved = new Map<string, _ResolvedOptions>();
   /** The event types someone listens to here; a type once listened to stays. */
   readonly #listened = new Set<string>();
+  readonly #host: Host;
+  readonly #alarm: Alarm<object>;
+  /** Group restarts, for the strategies that make them. */
+  readonly #groups: Groups | undefined;
+  /** The facts of the decision being made, filled in before the table is asked. */
+  readonly #facts: Facts = {
+    outcome: "completed",
+    restart: false,
+    escalates: false,
+    escalate: false,
+    live: false,
+    admitted: false,
+    group: false,
+    never: false,
+    awaited: false,
+  };
+  /**
+   * The mailbox: the messages (each a call to make) queued while another is
+   * handled, from `#head` on.
+   */
+  readonly #queue: (() => void)[] = [];
+  #head = 0;
+  #busy = false;
+  /** What the run being handled threw, and how it ended, for its events. */
+  #thrown: { readonly error: unknown } | undefined;
+  #outcome: ExitOutcome = "completed";
   #parent: Supervisor | undefined;
   #state: SupervisorState = "idle";
-  #session: _Session | undefined;
-  /** Group restarts, one at a time, as OTP's supervisor handles one exit at a time. */
-  #groupRestarts: Promise<void> = Promise.resolve();
-  /** The timer of the group restart waiting out its delay, and who it starts. */
-  #groupTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #groupPending = new Set<_Child>();
-  /** Children restart() is stopping in order to start them again. */
-  readonly #restarting = new Set<_Child>();
+  #session: Session | undefined;
+  #startup: Startup | undefined;
+  #shutdown: Shutdown | undefined;
   /** Set once `start()` was called: what it returns. */
-  #startup: Promise<void> | undefined;
+  #started: Promise<void> | undefined;
+  /** Stopped for good: `stop()` was called, or the run `start()` made is over. */
   #stopped = false;
   #stopping: Promise<StopReport> | undefined;
-  /** Set by a parent that is shutting down: this shutdown must end by then. */
-  #deadlineAt: number | undefined;
-  /** The deadline of the shutdown under way. */
-  #deadline: _Deadline | undefined;
-  #lastReport: Promise<StopReport> | undefined;
+  #stopResolve: ((report: StopReport) => void) | undefined;
+  #lastReport: StopReport | undefined;
   readonly #done: Promise<void>;
   #settleDone!: (error?: { error: unknown }) => void;
 
@@ -276,10 +272,26 @@ export class Supervisor extends EventTarget implements Service {
     this.#options = { ...options, ...(options.backoff ? { backoff: { ...options.backoff } } : {}) };
     _resolveOptions(where, this.#options, {}, undefined);
     this.name = options.name ?? _DEFAULTS.name;
-    this.#strategy = options.strategy ?? _DEFAULTS.strategy;
+    const strategy = options.strategy ?? _DEFAULTS.strategy;
     this.#escalate = options.escalate ?? _DEFAULTS.escalate;
     this.#shutdownTimeout = options.shutdownTimeout ?? _DEFAULTS.shutdownTimeout;
     this.#random = options.random ?? (() => Math.random());
+    this.#alarm = new Alarm((keys) => this.#post(() => this.#due(keys)));
+    this.#host = {
+      name: this.name,
+      alarm: this.#alarm,
+      children: () => this.#children.values(),
+      apply: (child, input, reason, until) => this.#apply(child, input, reason, until),
+      bound: (child, until) => this.#bound(child, until, false),
+      next: (step) => this.#next(step),
+      queued: () => this.#head < this.#queue.length,
+    };
+    this.#groups = strategy === "one_for_one" ? undefined : new Groups(
+      this.#host,
+      strategy,
+      () => this.#post(() => this.#groups!.release()),
+      (child, delay) => this.#announce(child, delay),
+    );
     this.#done = new Promise<void>((resolve, reject) => {
       this.#settleDone = (error) => error ? reject(error.error) : resolve();
     });
@@ -372,53 +384,55 @@ export class Supervisor extends EventTarget implements Service {
       _invalid(where, "run", "a function", service.run, "type");
     }
     if (this.#stopped) throw new Error(`Cannot ${where} as the supervisor is stopped`);
-    if (this.#children.has(name)) {
+    if (this.#children.has(name) || this.#reserved.has(name)) {
       _invalid(where, "name", "unique within the supervisor", name, "range");
     }
     _validatePolicy(where, "service.restartPolicy", service.restartPolicy);
     _validateOptions(where, options);
-    if (service instanceof Supervisor) {
-      if (service === this || service.#isAncestorOf(this)) {
+    const sub = #parent in service ? service : undefined;
+    if (sub) {
+      if (sub === this || sub.#isAncestorOf(this)) {
         throw new Error(`Cannot ${where} as it is this supervisor or its ancestor`);
       }
-      if (service.#parent) throw new Error(`Cannot ${where} as it already has a parent supervisor`);
-      if (service.#session || service.#stopped) {
+      if (sub.#parent) throw new Error(`Cannot ${where} as it already has a parent supervisor`);
+      if (sub.#session || sub.#stopped || sub.#started) {
         throw new Error(`Cannot ${where} as it was started or stopped on its own`);
       }
       // OTP gives a child supervisor all the time its own shutdown takes.
-      options = { stopTimeout: service.#shutdownTimeout, ...options };
+      options = { stopTimeout: sub.#shutdownTimeout, ...options };
     }
     // Services added without options of their own share one resolved object.
     const resolved = options === undefined || Object.keys(options).length === 0
       ? this.#sharedOptions(service.restartPolicy)
       : _resolveOptions(where, this.#options, options, service.restartPolicy);
-    const child: _Child = {
+    const child: Child = {
       name,
       service,
       options: resolved,
-      window: undefined,
-      state: "stopped",
+      sub: sub && sub.#asSub(),
+      phase: "stopped",
+      intent: undefined,
       attempt: 0,
       restarts: 0,
-      backoffStep: 0,
+      counted: false,
+      step: 0,
+      window: undefined,
       lastError: undefined,
       ready: false,
       controller: undefined,
-      settled: undefined,
       startedAt: 0,
       timer: undefined,
-      grouped: false,
-      readyWaiter: undefined,
-      session: undefined,
-      removed: false,
+      delay: 0,
       failures: 0,
       completions: 0,
       giveups: 0,
       lastExitAt: undefined,
+      restarters: undefined,
+      removers: undefined,
     };
-    if (service instanceof Supervisor) service.#parent = this;
-    this.#children.set(name, child);
-    if (this.#session && !this.#session.ending && this.#state !== "idle") this.#launch(child);
+    if (sub) sub.#parent = this;
+    this.#reserved.add(name);
+    this.#post(() => this.#add(child));
     return this;
   }
 
@@ -429,16 +443,26 @@ export class Supervisor extends EventTarget implements Service {
    * the same promise.
    *
    * @returns A promise that resolves once every service has started (and
-   * every `waitReady` service is ready).
-   * @throws {Error} The supervisor is stopped or running as a child, or a
-   * `waitReady` service failed (or timed out) before it was ready; the
-   * services already started are stopped first.
+   * every `waitReady` service is ready), or once the supervisor was stopped
+   * while starting.
+   * @throws {Error} The supervisor is stopped, runs as a child, or has a
+   * parent (which starts it); or a `waitReady` service failed (or timed out)
+   * before it was ready; or it escalated while starting. The services
+   * already started are stopped first.
    */
   start(): Promise<void> {
     if (this.#stopped) {
       return Promise.reject(new Error(`Cannot start supervisor '${this.name}' as it is stopped`));
     }
-    if (this.#startup) return this.#startup;
+    if (this.#started) return this.#started;
+    if (this.#parent) {
+      return Promise.reject(
+        new Error(
+          `Cannot start supervisor '${this.name}' as it is a child of supervisor ` +
+            `'${this.#parent.name}', which starts and stops it`,
+        ),
+      );
+    }
     if (this.#session) {
       return Promise.reject(
         new Error(`Cannot start supervisor '${this.name}' as it is running as a child`),
@@ -446,24 +470,20 @@ export class Supervisor extends EventTarget implements Service {
     }
     let started!: () => void;
     let failed!: (error: unknown) => void;
-    this.#startup = new Promise<void>((resolve, reject) => {
+    this.#started = new Promise<void>((resolve, reject) => {
       started = resolve;
       failed = reject;
     });
-    // Its own run, never aborted: stop() ends it.
-    this.run(new AbortController().signal, { attempt: 1, ready: () => started() }).then(
-      () => {
+    this.#post(() =>
+      this.#begin(undefined, { attempt: 1, ready: () => started() }, () => {
         started(); // stopped while starting: there is nothing left to start
-        this.#stopped = true;
         this.#settleDone();
-      },
-      (error: unknown) => {
+      }, (error) => {
         failed(error);
-        this.#stopped = true;
         this.#settleDone({ error });
-      },
+      })
     );
-    return this.#startup;
+    return this.#started;
   }
 
   /**
@@ -481,23 +501,10 @@ export class Supervisor extends EventTarget implements Service {
    * @returns What was stopped and what was abandoned. It never rejects.
    */
   stop(reason?: unknown): Promise<StopReport> {
-    return this.#stopping ??= this.#stop(reason);
-  }
-
-  async #stop(reason: unknown): Promise<StopReport> {
-    this.#stopped = true;
-    const session = this.#session;
-    if (!session) {
-      if (this.#state === "idle") this.#state = "stopped";
-      if (!this.#startup) this.#settleDone();
-      return this.#lastReport ?? { stopped: [], timedOut: [] };
-    }
-    if (reason === undefined) {
-      session.end(_abortReason(`Supervisor '${this.name}' is stopping`), true);
-    } else {
-      session.end(reason, false);
-    }
-    return await session.report;
+    return this.#stopping ??= new Promise<StopReport>((resolve) => {
+      this.#stopResolve = resolve;
+      this.#post(() => this.#stop(reason));
+    });
   }
 
   /**
@@ -511,61 +518,10 @@ export class Supervisor extends EventTarget implements Service {
    * @param context Its `ready()` is called once every child has started.
    * @returns A promise that settles when the children are stopped.
    */
-  async run(signal: AbortSignal, context?: RunContext): Promise<void> {
-    if (this.#session) throw new Error(`Cannot run supervisor '${this.name}' as it is running`);
-    if (this.#stopped) throw new Error(`Cannot run supervisor '${this.name}' as it is stopped`);
-    // A hurry that came after the last shutdown ended is not this one's.
-    this.#deadlineAt = undefined;
-    const session = _newSession((ending) => {
-      // Pending restarts, a group's included, are cancelled the moment the
-      // session ends; no child waits for a group any more.
-      clearTimeout(this.#groupTimer);
-      this.#groupTimer = undefined;
-      this.#groupPending.clear();
-      for (const child of this.#children.values()) {
-        child.grouped = false;
-        if (child.state !== "backing_off") continue;
-        this.#cancelRestart(child);
-        child.state = "stopped";
-        ending.cancelled.add(child);
-      }
+  run(signal: AbortSignal, context?: RunContext): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#post(() => this.#begin(signal, context, resolve, reject));
     });
-    this.#session = session;
-    const onAbort = () => session.end(signal.reason, false);
-    signal.addEventListener("abort", onAbort, { once: true });
-    if (signal.aborted) onAbort();
-    let startError: { error: unknown } | undefined;
-    try {
-      this.#state = "starting";
-      for (const child of this.#children.values()) {
-        child.backoffStep = 0;
-        child.window?.clear();
-      }
-      startError = await this.#startChildren(session);
-      if (!startError) {
-        // Every child was started (and was ready, where it had to be), even
-        // if one of them has already made the session end.
-        context?.ready();
-        if (!session.ending) this.#state = "running";
-        await session.ended;
-      }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
-    if (startError) session.end(_abortReason(`Supervisor '${this.name}' failed to start`), true);
-    this.#state = "stopping";
-    const report = this.#shutdown(session);
-    session.setReport(report);
-    this.#lastReport = report;
-    await report;
-    this.#session = undefined;
-    const failure = startError ??
-      (session.escalation ? { error: session.escalation.error } : undefined);
-    this.#state = failure ? "failed" : "stopped";
-    if (session.escalation) {
-      this.#emit(new EscalateEvent(session.escalation.service, session.escalation));
-    }
-    if (failure) throw failure.error;
   }
 
   /**
@@ -577,64 +533,31 @@ export class Supervisor extends EventTarget implements Service {
    * abandoned, and forgotten.
    * @throws {RangeError} No service has that name.
    */
-  async remove(name: string): Promise<void> {
-    const child = this.#child("remove", name);
-    child.removed = true;
-    child.grouped = false;
-    this.#groupPending.delete(child);
-    this.#cancelRestart(child);
-    const session = this.#session;
-    const outcome = await this.#stopChild(child, _abortReason(`Service '${name}' was removed`));
-    // Cut short by a shutdown, which stops the run within its deadline.
-    if (outcome === "cut" && session) await session.report;
-    if (this.#children.get(name) === child) this.#children.delete(name);
-    if (child.service instanceof Supervisor) child.service.#parent = undefined;
+  remove(name: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#post(() => this.#remove(name, resolve, reject));
+    });
   }
 
   /**
-   * Restarts one service at once: aborts its current run, waits for it (up
-   * to its `stopTimeout`), and starts a new run without backoff. A pending
-   * restart is cancelled and made at once. Counted as a restart, not a
-   * failure: neither the backoff nor the restart limit moves.
+   * Restarts one service soon: aborts its current run, waits for it (up to
+   * its `stopTimeout`), and starts a new run without backoff, on a 0 ms
+   * timer as every restart. A pending restart is cancelled and made at once.
+   * Counted as a restart, not a failure: neither the backoff nor the restart
+   * limit moves.
    *
    * @param name The service's name.
-   * @returns A promise that resolves once the new run has begun.
+   * @returns A promise that resolves once the new run has begun (under a
+   * fake clock, after the 0 ms timer fired).
    * @throws {RangeError} No service has that name.
-   * @throws {Error} The supervisor is not running, or the current run did not
+   * @throws {Error} The supervisor is not running (or stops before the new
+   * run begins), the service is being removed, or its current run did not
    * stop within its `stopTimeout`.
    */
-  async restart(name: string): Promise<void> {
-    const child = this.#child("restart", name);
-    const session = this.#session;
-    if (!session || session.ending) {
-      throw new Error(`Cannot restart service '${name}' as the supervisor is not running`);
-    }
-    // A restart already scheduled (on its timer, or with its group) was
-    // counted when it was; this one replaces it.
-    const counted = child.timer !== undefined || this.#groupPending.delete(child);
-    child.grouped = false;
-    this.#cancelRestart(child);
-    this.#restarting.add(child);
-    try {
-      const stopped = await this.#stopChild(
-        child,
-        _abortReason(`Service '${name}' is being restarted`),
-      );
-      if (session.ending) {
-        throw new Error(`Cannot restart service '${name}' as the supervisor is stopping`);
-      }
-      if (stopped === "timeout") {
-        throw new Error(
-          `Cannot restart service '${name}' as its run did not stop within its stopTimeout`,
-        );
-      }
-      if (child.removed || child.controller) return;
-      if (!counted) child.restarts++;
-      this.#emit(new RestartEvent(name, { attempt: child.attempt + 1, delay: 0 }));
-      this.#launch(child);
-    } finally {
-      this.#restarting.delete(child);
-    }
+  restart(name: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#post(() => this.#restart(name, resolve, reject));
+    });
   }
 
   /**
@@ -652,7 +575,7 @@ export class Supervisor extends EventTarget implements Service {
       const up = child.controller !== undefined;
       result.push({
         name: child.name,
-        state: child.state,
+        state: publicState(child.phase)!,
         restarts: child.restarts,
         failures: child.failures,
         completions: child.completions,
@@ -663,8 +586,9 @@ export class Supervisor extends EventTarget implements Service {
         ready: child.ready,
         waitReady: child.options.waitReady !== false,
       });
-      if (child.service instanceof Supervisor) {
-        for (const nested of child.service.metrics()) {
+      const sub = child.service;
+      if (#parent in sub) {
+        for (const nested of sub.metrics()) {
           result.push({ ...nested, name: `${child.name}/${nested.name}` });
         }
       }
@@ -681,16 +605,16 @@ export class Supervisor extends EventTarget implements Service {
   status(): ServiceStatus[] {
     const result: ServiceStatus[] = [];
     for (const child of this.#children.values()) {
-      const status: ServiceStatus = {
+      const sub = child.service;
+      result.push({
         name: child.name,
-        state: child.state,
+        state: publicState(child.phase)!,
         attempt: child.attempt,
         restarts: child.restarts,
         ready: child.ready,
         ...(child.lastError ? { lastError: child.lastError.error } : {}),
-        ...(child.service instanceof Supervisor ? { children: child.service.status() } : {}),
-      };
-      result.push(status);
+        ...(#parent in sub ? { children: sub.status() } : {}),
+      });
     }
     return result;
   }
@@ -775,6 +699,533 @@ export class Supervisor extends EventTarget implements Service {
     super.removeEventListener(type, listener, options);
   }
 
+  // ─── The mailbox ────────────────────────────────────────────────────────
+
+  /**
+   * Handles a message (the call to make) now, or, when another is being
+   * handled (this call comes from user code it runs), after it and those
+   * queued before.
+   */
+  #post(message: () => void): void {
+    this.#deliver(_call, message, undefined, undefined);
+  }
+
+  /**
+   * {@linkcode #post} for the restart path: the message is `handle` with its
+   * arguments, so none is made unless it has to wait in the queue.
+   */
+  #deliver<A, B, C>(handle: (this: Supervisor, a: A, b: B, c: C) => void, a: A, b: B, c: C): void {
+    if (this.#busy) {
+      this.#queue.push(() => handle.call(this, a, b, c));
+      return;
+    }
+    this.#busy = true;
+    let failure: { error: unknown } | undefined;
+    try {
+      handle.call(this, a, b, c);
+    } catch (error) {
+      failure = { error };
+    }
+    // A failure is a bug of this module: the queue is still drained, so the
+    // supervisor keeps going, and the error surfaces to the caller after.
+    const queue = this.#queue;
+    if (this.#head < queue.length) {
+      while (this.#head < queue.length) {
+        const next = queue[this.#head]!;
+        queue[this.#head++] = undefined!;
+        try {
+          next();
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+      queue.length = 0;
+      this.#head = 0;
+    }
+    this.#busy = false;
+    if (failure) throw failure.error;
+  }
+
+  /** Runs `step` after the message being handled: at once when nothing is queued. */
+  #next(step: () => void): void {
+    if (this.#head < this.#queue.length) this.#queue.push(step);
+    else step();
+  }
+
+  // ─── Requests ───────────────────────────────────────────────────────────
+
+  #add(child: Child): void {
+    this.#reserved.delete(child.name);
+    this.#children.set(child.name, child);
+    if (!this.#live()) return;
+    if (this.#startup) this.#startup.append(child);
+    else this.#apply(child, "start");
+  }
+
+  #remove(name: string, resolve: () => void, reject: (error: unknown) => void): void {
+    const child = this.#children.get(name);
+    if (!child) return reject(this.#unknown("remove", name));
+    (child.removers ??= []).push(resolve);
+    this.#apply(child, "remove", _abortReason(`Service '${name}' was removed`));
+  }
+
+  #restart(name: string, resolve: () => void, reject: (error: unknown) => void): void {
+    const child = this.#children.get(name);
+    if (!child) return reject(this.#unknown("restart", name));
+    const cannot = (why: string) => reject(new Error(`Cannot restart service '${name}' as ${why}`));
+    if (!this.#live()) return cannot("the supervisor is not running");
+    if (child.phase === "stopping" && child.intent === "remove") {
+      return cannot("it is being removed");
+    }
+    (child.restarters ??= []).push({ resolve, reject });
+    this.#apply(child, "restart", _abortReason(`Service '${name}' is being restarted`));
+  }
+
+  #begin(
+    signal: AbortSignal | undefined,
+    context: RunContext | undefined,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ): void {
+    if (this.#session) {
+      return reject(new Error(`Cannot run supervisor '${this.name}' as it is running`));
+    }
+    if (this.#stopped) {
+      return reject(new Error(`Cannot run supervisor '${this.name}' as it is stopped`));
+    }
+    const session: Session = {
+      controller: new AbortController(),
+      own: false,
+      escalation: undefined,
+      startError: undefined,
+      signal,
+      hurryAt: Infinity,
+      onAbort: () =>
+        this.#post(() => {
+          if (this.#session === session) this.#end(signal!.reason, false);
+        }),
+      context,
+      resolve,
+      reject,
+    };
+    this.#session = session;
+    this.#state = "starting";
+    for (const child of this.#children.values()) {
+      child.step = 0;
+      child.window?.clear();
+    }
+    if (signal) {
+      if (signal.aborted) return this.#end(signal.reason, false);
+      signal.addEventListener("abort", session.onAbort, { once: true });
+    }
+    this.#startup = new Startup(
+      this.#host,
+      [...this.#children.values()],
+      (error) => this.#startupOver(session, error),
+    );
+    this.#startup.next();
+  }
+
+  #stop(reason: unknown): void {
+    this.#stopped = true;
+    const session = this.#session;
+    if (session) {
+      if (reason === undefined) {
+        this.#end(_abortReason(`Supervisor '${this.name}' is stopping`), true);
+      } else {
+        this.#end(reason, false);
+      }
+      return; // the report comes when the shutdown is over
+    }
+    if (this.#state === "idle") this.#state = "stopped";
+    if (!this.#started) this.#settleDone();
+    this.#stopResolve!(this.#lastReport ?? { stopped: [], timedOut: [] });
+  }
+
+  // ─── The session: start, end, shutdown ──────────────────────────────────
+
+  /** Whether a session runs and is not ending. */
+  #live(): boolean {
+    const session = this.#session;
+    return session !== undefined && !session.controller.signal.aborted;
+  }
+
+  /** The start is over: every child started, or one failed to. */
+  #startupOver(session: Session, error: Error | undefined): void {
+    this.#startup = undefined;
+    if (error) {
+      session.startError = { error };
+      const reason = _abortReason(`Supervisor '${this.name}' failed to start`);
+      return this.#next(() => this.#end(reason, true));
+    }
+    this.#state = "running";
+    try {
+      session.context?.ready();
+    } catch {
+      // A caller's own context; what it throws is its own affair.
+    }
+  }
+
+  /**
+   * Ends the session: no restart or start is made any more, pending
+   * restarts are cancelled, and the shutdown begins.
+   */
+  #end(reason: unknown, own: boolean): void {
+    const session = this.#session;
+    if (!session || session.controller.signal.aborted) return;
+    session.own = own;
+    session.controller.abort(reason);
+    this.#startup?.cut();
+    this.#startup = undefined;
+    this.#groups?.clear();
+    const cancelled = new Set<Child>();
+    for (const child of this.#children.values()) {
+      if (this.#apply(child, "cancel")?.phase === "stopped") cancelled.add(child);
+    }
+    this.#state = "stopping";
+    const children = [...this.#children.values()].reverse()
+      .filter((child) => cancelled.has(child) || isLive(child.phase));
+    const deadline = Math.min(Date.now() + this.#shutdownTimeout, session.hurryAt);
+    // A reason this supervisor made up says "stopping"; at the deadline it
+    // says so. A caller's reason reaches every run unchanged.
+    const lateReason = own
+      ? _abortReason(`Supervisor '${this.name}' passed its shutdown deadline`)
+      : reason;
+    this.#shutdown = new Shutdown(
+      this.#host,
+      children,
+      deadline,
+      reason,
+      lateReason,
+      (report) => this.#finish(session, report),
+    );
+    this.#shutdown.next();
+  }
+
+  /** The shutdown is over: the run `run()` (or `start()`) made settles. */
+  #finish(session: Session, report: StopReport): void {
+    this.#shutdown = undefined;
+    this.#alarm.clear();
+    session.signal?.removeEventListener("abort", session.onAbort);
+    this.#session = undefined;
+    this.#lastReport = report;
+    const failure = session.startError ??
+      (session.escalation ? { error: session.escalation.error } : undefined);
+    this.#state = failure ? "failed" : "stopped";
+    if (this.#started) this.#stopped = true;
+    if (this.#stopped) this.#stopResolve?.(report);
+    if (session.escalation) {
+      this.#emit(new EscalateEvent(session.escalation.service, session.escalation));
+    }
+    if (failure) session.reject(failure.error);
+    else session.resolve();
+  }
+
+  #escalation(child: Child): void {
+    const session = this.#session;
+    if (!session || session.controller.signal.aborted) return;
+    session.escalation = { service: child.name, error: child.lastError?.error };
+    this.#end(
+      _abortReason(`Supervisor '${this.name}' is escalating: '${child.name}' failed`),
+      true,
+    );
+  }
+
+  /** Bounded waits that ran out: readiness, or a run that would not stop. */
+  #due(keys: object[]): void {
+    for (const key of keys) {
+      if (key === this.#startup) {
+        this.#startup.due();
+        continue;
+      }
+      const child = key as Child;
+      if (this.#stillStopping(child)) {
+        // A child supervisor was told this deadline, and its shutdown ends
+        // within a timer tick of it: one more tick, as long as it is under way.
+        this.#alarm.set(child, Date.now() + 1);
+        continue;
+      }
+      if (!this.#apply(child, "timeout")) continue;
+      this.#shutdown?.done(child, true);
+      this.#groups?.done(child);
+    }
+  }
+
+  /**
+   * Its parent stops the run on `signal`: the shutdown of the session on
+   * that signal (under way or to come) must end by `at`.
+   */
+  #hurry(at: number, signal: AbortSignal): void {
+    const session = this.#session;
+    if (!session || session.signal !== signal) return;
+    if (this.#shutdown) this.#shutdown.hurry(at);
+    else session.hurryAt = Math.min(session.hurryAt, at);
+  }
+
+  /** What a parent needs of this supervisor as its child. */
+  #asSub(): SubSupervisor {
+    return { timedOut: () => this.#lastReport?.timedOut ?? [] };
+  }
+
+  // ─── One service: the table, its effects, its runs ──────────────────────
+
+  /**
+   * Asks the transition table what `input` does to `child`, commits the new
+   * phase (the only place a phase is assigned), then carries out the
+   * effects, user code last.
+   */
+  #apply(child: Child, input: Input, reason?: unknown, until = Infinity) {
+    const facts = this.#facts;
+    facts.awaited = this.#startup !== undefined && this.#startup.waiting === child;
+    const next = transition(child.phase, child.intent, input, facts);
+    if (next === undefined) return undefined;
+    child.phase = next.phase;
+    child.intent = next.intent;
+    if (next.fx !== 0) this.#effects(child, next.fx, input, reason, until);
+    return next;
+  }
+
+  #effects(child: Child, fx: number, input: Input, reason: unknown, until: number): void {
+    if (fx & WAIT) {
+      this.#bound(child, Math.min(Date.now() + child.options.stopTimeout, until), true);
+    }
+    if (fx & UNWAIT) {
+      this.#alarm.delete(child);
+      // A shutdown's waits follow one another on one timer; it clears it at its end.
+      if (!this.#shutdown) this.#alarm.idle();
+    }
+    if (fx & CANCEL && child.timer !== undefined) {
+      clearTimeout(child.timer);
+      child.timer = undefined;
+    }
+    if (fx & LIMIT) {
+      const thrown = this.#thrown;
+      const error = new RestartLimitError(
+        child.name,
+        child.restarts,
+        thrown && { cause: thrown.error },
+      );
+      child.lastError = { error };
+      child.giveups++;
+    }
+    if (fx & SCHEDULE) {
+      child.delay = this.#delay(child);
+      child.restarts++;
+      child.counted = true;
+      this.#setTimer(child, child.delay);
+    }
+    if (fx & RESTART_NOW) {
+      if (!child.counted) child.restarts++;
+      child.counted = true;
+      child.delay = 0;
+      this.#setTimer(child, 0);
+    }
+    if (fx & TRIGGER) this.#groups!.trigger(child, this.#delay(child));
+    if (fx & ESCALATE) this.#next(() => this.#escalation(child));
+    if (fx & FORGET) this.#forget(child);
+    if (fx & STOPTIMEOUT) this.#emit(new StopTimeoutEvent(child.name, {}));
+    if (fx & EXIT && this.#wants("exit")) {
+      const thrown = this.#thrown;
+      const init = { attempt: child.attempt, outcome: this.#outcome };
+      this.#emit(new ExitEvent(child.name, thrown ? { ...init, error: thrown.error } : init));
+    }
+    if (fx & ANNOUNCE && this.#wants("restart")) {
+      this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay: child.delay }));
+    }
+    if (fx & GIVEUP) {
+      this.#emit(
+        new GiveupEvent(child.name, { error: child.lastError!.error as RestartLimitError }),
+      );
+    }
+    if (fx & READY) {
+      child.ready = true;
+      this.#emit(new ReadyEvent(child.name, { attempt: child.attempt }));
+    }
+    if (fx & ABORT) {
+      const controller = child.controller!;
+      if (!controller.signal.aborted) controller.abort(reason);
+    }
+    if (fx & LAUNCH) this.#launch(child);
+    if (fx & (RESOLVE | REJECT)) {
+      const restarters = child.restarters;
+      child.restarters = undefined;
+      const why = input === "remove"
+        ? "it was removed"
+        : input === "timeout"
+        ? "its run did not stop within its stopTimeout"
+        : "the supervisor is stopping";
+      for (const { resolve, reject } of restarters ?? []) {
+        if (fx & RESOLVE) resolve();
+        else reject(new Error(`Cannot restart service '${child.name}' as ${why}`));
+      }
+    }
+    if (fx & PROCEED) this.#startup?.proceed(child);
+    if (fx & FAIL) this.#startup?.fail(child);
+  }
+
+  /** Its run settled: the facts of how, then the table. */
+  #settle(
+    child: Child,
+    controller: AbortController,
+    thrown: { readonly error: unknown } | undefined,
+  ): void {
+    if (child.controller !== controller) return;
+    child.controller = undefined;
+    child.ready = false;
+    const now = Date.now();
+    child.lastExitAt = now;
+    const options = child.options;
+    const policy = options.restartPolicy;
+    const facts = this.#facts;
+    facts.never = policy === "never";
+    let outcome: ExitOutcome = "stopped";
+    if (!controller.signal.aborted) {
+      outcome = thrown ? "failed" : "completed";
+      if (thrown) {
+        child.lastError = thrown;
+        child.failures++;
+      } else {
+        child.completions++;
+      }
+      facts.outcome = outcome;
+      facts.restart = (policy === "always" || (policy === "on_failure" && thrown !== undefined)) &&
+        !(thrown && _isA(thrown.error, DoNotRestartError));
+      facts.escalate = this.#escalate;
+      facts.escalates = this.#escalate && thrown !== undefined &&
+        _isA(thrown.error, EscalateError);
+      facts.live = this.#live();
+      facts.group = this.#groups !== undefined;
+      facts.admitted = facts.restart && facts.live &&
+        (child.window ??= new _RestartWindow(options.maxRestarts, options.restartWindow))
+          .allows(now);
+    }
+    this.#outcome = outcome;
+    this.#thrown = thrown;
+    const next = this.#apply(child, "settle");
+    this.#thrown = undefined;
+    if (!next) return;
+    this.#shutdown?.done(child, false);
+    this.#groups?.done(child);
+  }
+
+  /** Begins a run: inside the restart timer's callback, or where it is started. */
+  #launch(child: Child): void {
+    const controller = new AbortController();
+    const attempt = ++child.attempt;
+    child.controller = controller;
+    child.ready = false;
+    child.counted = false;
+    child.startedAt = Date.now();
+    if (this.#wants("start")) this.#emit(new StartEvent(child.name, { attempt }));
+    const context: RunContext = {
+      attempt,
+      ready: () =>
+        this.#post(() => {
+          if (child.controller === controller && !child.ready) this.#apply(child, "ready");
+        }),
+    };
+    let result: unknown;
+    try {
+      result = child.service.run(controller.signal, context);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    let promise: Promise<unknown>;
+    try {
+      // Throws for a promise whose `constructor` getter throws.
+      promise = Promise.resolve(result);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    // The intrinsic `then`: a run cannot swap it for its own.
+    Promise.prototype.then.call(
+      promise,
+      () => this.#deliver(this.#settle, child, controller, undefined),
+      (error: unknown) => this.#deliver(this.#settle, child, controller, { error }),
+    );
+  }
+
+  #setTimer(child: Child, delay: number): void {
+    const timer: ReturnType<typeof setTimeout> = setTimeout(
+      () => this.#deliver(this.#fire, child, timer, undefined),
+      Math.trunc(delay),
+    );
+    child.timer = timer;
+  }
+
+  /** A restart timer fired: the next run begins, here, inside its callback. */
+  #fire(child: Child, timer: unknown): void {
+    // A timer that fired while a message was handled may be cleared since.
+    if (child.timer !== timer) return;
+    child.timer = undefined;
+    this.#apply(child, "timer");
+  }
+
+  /**
+   * The delay of the restart being made: records it against the restart
+   * limit, resets the backoff after a long run, and draws the jitter (a
+   * `random` that throws counts as no jitter).
+   */
+  #delay(child: Child): number {
+    const now = Date.now();
+    const options = child.options;
+    child.window?.record(now);
+    if (now - child.startedAt >= options.resetAfter) child.step = 0;
+    let random = 0;
+    try {
+      random = this.#random();
+    } catch {
+      // No jitter.
+    }
+    return _backoffDelay(child.step++, options, random);
+  }
+
+  /** Counts (once) and announces a group member's restart, `delay` from now. */
+  #announce(child: Child, delay: number): void {
+    if (!child.counted) child.restarts++;
+    child.counted = true;
+    child.delay = delay;
+    if (this.#wants("restart")) {
+      this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay }));
+    }
+  }
+
+  /**
+   * The wait for `child`'s aborted run ends by `until`: `fresh` sets it,
+   * otherwise it only moves earlier. A child supervisor running on that
+   * run's signal is told `until` as its shutdown's deadline.
+   */
+  #bound(child: Child, until: number, fresh: boolean): void {
+    const current = this.#alarm.get(child);
+    this.#alarm.set(child, fresh || current === undefined ? until : Math.min(current, until));
+    const sub = child.service;
+    const signal = child.controller?.signal;
+    if (#parent in sub && signal) sub.#post(() => sub.#hurry(until, signal));
+  }
+
+  /**
+   * Whether `child` is a supervisor whose session, started on the signal of
+   * the run being waited for, is still shutting down. Its run may be an
+   * override of `run`; what counts is that this supervisor's own session
+   * runs on that signal, so it honours the deadline it was told.
+   */
+  #stillStopping(child: Child): boolean {
+    const sub = child.service;
+    const signal = child.controller?.signal;
+    return #parent in sub && signal !== undefined && sub.#session?.signal === signal;
+  }
+
+  #forget(child: Child): void {
+    if (this.#children.get(child.name) === child) this.#children.delete(child.name);
+    const sub = child.service;
+    if (#parent in sub) sub.#parent = undefined;
+    const removers = child.removers;
+    child.removers = undefined;
+    for (const resolve of removers ?? []) resolve();
+  }
+
+  // ─── Events and helpers ─────────────────────────────────────────────────
+
   /**
    * Whether an event of `type` would reach a listener, here or above. Events
    * nobody listens to are not built: a crash loop pays nothing for them.
@@ -814,486 +1265,9 @@ export class Supervisor extends EventTarget implements Service {
     return false;
   }
 
-  #child(action: string, name: string): _Child {
-    const child = this.#children.get(name);
-    if (!child) {
-      throw new RangeError(
-        `Cannot ${action} service ${JSON.stringify(name)} as no service has that name`,
-      );
-    }
-    return child;
-  }
-
-  /** Starts the children in order, waiting for those with `waitReady`. */
-  async #startChildren(session: _Session): Promise<{ error: unknown } | undefined> {
-    for (const child of [...this.#children.values()]) {
-      if (session.ending) return undefined;
-      if (child.removed) continue;
-      const waitReady = child.options.waitReady;
-      // A run already live (restart() was called, or a run abandoned by the
-      // previous session that starts again when it settles) is not launched
-      // again, but a waitReady one is still waited for.
-      const live = child.controller !== undefined;
-      if (waitReady === false) {
-        if (!live) this.#launch(child);
-        continue;
-      }
-      const until = waitReady === true ? Infinity : Date.now() + waitReady;
-      let outcome: "ready" | "failed" | "stopped" | "timeout";
-      let launch = !live;
-      do {
-        // A run aborted on the supervisor's own account (its group restarts,
-        // restart()) is not ready: wait for the run that follows it.
-        outcome = await new Promise((resolve) => {
-          const done = (outcome: "ready" | "failed" | "stopped" | "timeout") => {
-            clearTimeout(timer);
-            session.cuts.delete(cut);
-            child.readyWaiter = undefined;
-            resolve(outcome);
-          };
-          const cut = () => done("stopped");
-          child.readyWaiter = done;
-          session.cuts.add(cut);
-          const timer = until === Infinity
-            ? undefined
-            : setTimeout(() => done("timeout"), Math.max(0, until - Date.now()));
-          if (launch) this.#launch(child);
-        });
-        launch = false;
-      } while (
-        outcome === "stopped" && !session.ending && !child.removed &&
-        // Only a run that will be followed by another is waited past.
-        ((child.grouped && child.options.restartPolicy !== "never") ||
-          this.#restarting.has(child) || child.controller !== undefined)
-      );
-      if (outcome === "ready" || outcome === "stopped") continue;
-      const why = outcome === "timeout"
-        ? `was not ready within ${waitReady} ms`
-        : "failed before it was ready";
-      return {
-        error: new Error(
-          `Cannot start supervisor '${this.name}' as service '${child.name}' ${why}`,
-          outcome === "failed" && child.lastError ? { cause: child.lastError.error } : undefined,
-        ),
-      };
-    }
-    return undefined;
-  }
-
-  /** Begins a run. Runs inside the restart timer's callback, not after it. */
-  #launch(child: _Child): void {
-    const controller = new AbortController();
-    const attempt = ++child.attempt;
-    child.timer = undefined;
-    child.grouped = false;
-    child.ready = false;
-    child.controller = controller;
-    child.session = this.#session;
-    child.state = "running";
-    child.startedAt = Date.now();
-    if (this.#wants("start")) this.#emit(new StartEvent(child.name, { attempt }));
-    const context: RunContext = {
-      attempt,
-      ready: () => {
-        if (child.controller !== controller || child.ready || controller.signal.aborted) return;
-        child.ready = true;
-        this.#emit(new ReadyEvent(child.name, { attempt }));
-        child.readyWaiter?.("ready");
-      },
-    };
-    let result: unknown;
-    try {
-      result = child.service.run(controller.signal, context);
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    child.settled = Promise.resolve(result).then(
-      () => this.#exit(child, controller, attempt, undefined),
-      (error: unknown) => this.#exit(child, controller, attempt, { error }),
+  #unknown(action: string, name: string): RangeError {
+    return new RangeError(
+      `Cannot ${action} service ${JSON.stringify(name)} as no service has that name`,
     );
   }
-
-  /** Handles a settled run: decides the next state, then tells listeners. */
-  #exit(
-    child: _Child,
-    controller: AbortController,
-    attempt: number,
-    thrown: { readonly error: unknown } | undefined,
-  ): void {
-    if (child.controller !== controller) return;
-    child.controller = undefined;
-    child.settled = undefined;
-    child.ready = false;
-    const name = child.name;
-    const now = Date.now();
-    child.lastExitAt = now;
-    const policy = child.options.restartPolicy;
-    const session = this.#session;
-    const waiter = child.readyWaiter;
-    let outcome: ExitOutcome;
-    let next: Event | undefined;
-    // A run abandoned by an earlier session of this supervisor (stopped, then
-    // run() again) starts afresh as soon as it settles.
-    const stale = session !== undefined && !session.ending && child.session !== session &&
-      !child.removed;
-    if (controller.signal.aborted) {
-      outcome = "stopped";
-      child.state = child.grouped && policy !== "never" && session && !session.ending
-        ? "backing_off"
-        : "stopped";
-    } else {
-      outcome = thrown ? "failed" : "completed";
-      if (thrown) {
-        child.lastError = thrown;
-        child.failures++;
-      } else {
-        child.completions++;
-      }
-      const restart = !(thrown?.error instanceof DoNotRestartError) &&
-        (policy === "always" || (policy === "on_failure" && thrown !== undefined));
-      if (waiter && thrown) {
-        // Failed before it was ready: `start()` fails, nothing restarts.
-        child.state = "failed";
-      } else if (this.#escalate && thrown?.error instanceof EscalateError) {
-        child.grouped = false;
-        child.state = "failed";
-        this.#escalation(session, name, thrown.error);
-      } else if (child.grouped && restart && session && !session.ending) {
-        // Its group restart is under way: it starts again with the group.
-        child.state = "backing_off";
-      } else if (!restart) {
-        child.grouped = false;
-        child.state = thrown ? "failed" : "completed";
-      } else if (!session || session.ending) {
-        // Shutting down: the restart the policy asks for is not made.
-        child.state = "stopped";
-      } else if (
-        !(child.window ??= new _RestartWindow(
-          child.options.maxRestarts,
-          child.options.restartWindow,
-        ))
-          .admit(now)
-      ) {
-        const error = new RestartLimitError(
-          name,
-          child.restarts,
-          thrown ? { cause: thrown.error } : undefined,
-        );
-        child.lastError = { error };
-        child.state = "failed";
-        child.giveups++;
-        next = new GiveupEvent(name, { error });
-        if (this.#escalate) this.#escalation(session, name, error);
-      } else {
-        if (now - child.startedAt >= child.options.resetAfter) child.backoffStep = 0;
-        const delay = _backoffDelay(child.backoffStep, child.options, this.#random());
-        child.backoffStep++;
-        child.state = "backing_off";
-        if (this.#strategy === "one_for_one") {
-          child.restarts++;
-          // The timer is set before any listener runs, so a listener that
-          // calls `stop()` finds it and cancels it.
-          child.timer = setTimeout(() => this.#launch(child), _whole(delay));
-          if (this.#wants("restart")) {
-            next = new RestartEvent(name, { attempt: attempt + 1, delay });
-          }
-        } else {
-          this.#restartGroup(session, child, delay);
-        }
-      }
-    }
-    if (this.#wants("exit")) {
-      this.#emit(
-        new ExitEvent(name, thrown ? { attempt, outcome, ...thrown } : { attempt, outcome }),
-      );
-    }
-    if (next) this.#emit(next);
-    if (stale && controller.signal.aborted && !child.grouped && !child.controller) {
-      this.#launch(child);
-    }
-    waiter?.(outcome === "completed" ? "ready" : outcome);
-  }
-
-  #escalation(session: _Session | undefined, service: string, error: unknown): void {
-    if (!session || session.ending) return;
-    session.escalation = { service, error };
-    session.end(_abortReason(`Supervisor '${this.name}' is escalating: '${service}' failed`), true);
-  }
-
-  /**
-   * Restarts `trigger` with its group (`one_for_all`: every child;
-   * `rest_for_one`: it and the children added after it): stops the others in
-   * reverse order, waits out the trigger's delay on one timer, then starts
-   * them all in order. Children with policy `never` are stopped, not
-   * restarted.
-   */
-  #restartGroup(session: _Session, trigger: _Child, delay: number): void {
-    const all = [...this.#children.values()];
-    // Members: the trigger, the siblings its strategy names that are live or
-    // waiting, and any sibling already waiting for an earlier group.
-    const members = (this.#strategy === "one_for_all" ? all : all.slice(all.indexOf(trigger)))
-      .filter((c) =>
-        c === trigger || c.grouped || c.state === "running" || c.state === "backing_off"
-      );
-    for (const member of members) member.grouped = true;
-    this.#groupRestarts = this.#groupRestarts.then(async () => {
-      const reason = _abortReason(`Restarting with sibling '${trigger.name}' (${this.#strategy})`);
-      for (const member of [...members].reverse()) {
-        if (session.ending) return;
-        if (member === trigger || member.removed || !member.grouped) continue;
-        this.#cancelRestart(member);
-        const stopped = await this.#stopChild(member, reason);
-        if (stopped === "timeout") member.grouped = false; // abandoned: left out of the restart
-      }
-      if (session.ending) return;
-      // An earlier group still waiting out its delay is merged into this one.
-      clearTimeout(this.#groupTimer);
-      const counted = new Set(this.#groupPending); // counted by the earlier group
-      for (const member of members) this.#groupPending.add(member);
-      const starting = [...this.#children.values()].filter((m) =>
-        this.#groupPending.has(m) && m.grouped && !m.removed && !m.controller &&
-        m.options.restartPolicy !== "never"
-      );
-      for (const member of this.#groupPending) {
-        if (member.grouped && !starting.includes(member)) {
-          member.grouped = false;
-          if (member.state === "backing_off") member.state = "stopped";
-        }
-      }
-      this.#groupPending.clear();
-      for (const member of starting) this.#groupPending.add(member);
-      for (const member of starting) if (!counted.has(member)) member.restarts++;
-      this.#groupTimer = setTimeout(() => {
-        this.#groupTimer = undefined;
-        const pending = [...this.#groupPending];
-        this.#groupPending.clear();
-        for (const member of pending) {
-          // restart() or remove() may have taken a member out meanwhile.
-          if (!session.ending && member.grouped && !member.controller) this.#launch(member);
-        }
-      }, _whole(delay));
-      for (const member of starting) {
-        this.#emit(new RestartEvent(member.name, { attempt: member.attempt + 1, delay }));
-      }
-    });
-  }
-
-  /** Cancels a pending restart, if any. */
-  #cancelRestart(child: _Child): void {
-    if (child.timer !== undefined) {
-      clearTimeout(child.timer);
-      child.timer = undefined;
-      if (child.state === "backing_off") child.state = "stopped";
-    }
-  }
-
-  /**
-   * Aborts a live run with `reason` (unless already aborted) and waits for it
-   * up to its `stopTimeout` (and `deadline`). Fires `stoptimeout` and returns
-   * `false` when the run is abandoned.
-   */
-  async #stopChild(
-    child: _Child,
-    reason: unknown,
-    deadline?: _Deadline,
-  ): Promise<"stopped" | "timeout" | "cut"> {
-    const { controller, settled } = child;
-    if (!controller || !settled) return "stopped";
-    child.state = "stopping";
-    // Outside a shutdown, the wait ends when the session does: the shutdown
-    // then takes the run over, within its own deadline.
-    const session = deadline ? undefined : this.#session;
-    const service = child.service;
-    const until = Math.min(Date.now() + child.options.stopTimeout, deadline?.at ?? Infinity);
-    if (service instanceof Supervisor) {
-      // A child supervisor bounds its own shutdown, so it is told the
-      // deadline and awaited: no timer here races its own.
-      service.#hurry(until);
-      if (!controller.signal.aborted) controller.abort(reason);
-      if (deadline) deadline.awaiting = service;
-      const outcome = await _settlesWithin(settled, Infinity, session);
-      if (deadline) deadline.awaiting = undefined;
-      return outcome;
-    }
-    if (!controller.signal.aborted) controller.abort(reason);
-    const outcome = deadline
-      ? (await deadline.wait(settled, until) ? "stopped" : "timeout")
-      : await _settlesWithin(settled, child.options.stopTimeout, session);
-    if (outcome === "timeout") this.#emit(new StopTimeoutEvent(child.name, {}));
-    return outcome;
-  }
-
-  /**
-   * Stops every child: pending restarts at once, then live runs one at a
-   * time in reverse order, within `shutdownTimeout`. At the deadline the
-   * runs not yet reached are aborted together and given one timer tick.
-   */
-  async #shutdown(session: _Session): Promise<StopReport> {
-    const active = [...this.#children.values()].reverse()
-      .filter((child) => session.cancelled.has(child) || child.controller);
-    // Lets a run being launched right now (stop() called from a `start`
-    // listener or from inside `run`) finish launching first.
-    await Promise.resolve();
-    const deadline = _deadline(
-      Date.now() + this.#shutdownTimeout,
-      (child, at) => child.#hurry(at),
-    );
-    if (this.#deadlineAt !== undefined) deadline.moveTo(this.#deadlineAt);
-    this.#deadlineAt = undefined;
-    this.#deadline = deadline;
-    // A reason this supervisor made up says "stopping"; at the deadline it
-    // says so. A caller's reason reaches every run unchanged.
-    const lateReason = session.ownReason
-      ? _abortReason(`Supervisor '${this.name}' passed its shutdown deadline`)
-      : session.reason;
-    const stopped: string[] = [];
-    const timedOut: string[] = [];
-    const late: _Child[] = [];
-    const nested = async (child: _Child) => {
-      if (!(child.service instanceof Supervisor)) return;
-      const report = await child.service.#lastReport;
-      for (const name of report?.timedOut ?? []) timedOut.push(`${child.name}/${name}`);
-    };
-    for (const child of active) {
-      if (Date.now() >= deadline.at) {
-        if (child.controller) {
-          child.state = "stopping";
-          if (child.service instanceof Supervisor) child.service.#hurry(Date.now());
-          if (!child.controller.signal.aborted) child.controller.abort(lateReason);
-        }
-        late.push(child);
-        continue;
-      }
-      const outcome = await this.#stopChild(child, session.reason, deadline);
-      (outcome === "stopped" ? stopped : timedOut).push(child.name);
-      await nested(child);
-    }
-    deadline.clear();
-    this.#deadline = undefined;
-    if (late.length > 0) {
-      // One timer tick for the runs aborted at the deadline. A child
-      // supervisor is bounded by the deadline it was just given: awaited.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      for (const child of late) {
-        if (child.service instanceof Supervisor && child.settled) await child.settled;
-        if (child.controller) {
-          timedOut.push(child.name);
-          this.#emit(new StopTimeoutEvent(child.name, {}));
-        } else {
-          stopped.push(child.name);
-        }
-        await nested(child);
-      }
-    }
-    return { stopped, timedOut };
-  }
-
-  /** Makes this supervisor's shutdown, under way or to come, end by `at`. */
-  #hurry(at: number): void {
-    if (this.#deadline) this.#deadline.moveTo(at);
-    else this.#deadlineAt = Math.min(this.#deadlineAt ?? Infinity, at);
-  }
-}
-
-/**
- * A delay as the timers take it: whole milliseconds, truncated as browsers
- * and Node do. Handing a timer `3e-7` is legal, but a timer that parses its
- * delay as a string (some fake clocks do) would wait 3 ms.
- */
-function _whole(delay: number): number {
-  return Math.trunc(delay);
-}
-
-/**
- * A shutdown's deadline, and its waits for runs to settle, one at a time.
- * They share one timer, re-armed only when it must fire earlier than it
- * would: stopping 100,000 services sets one timer, not 100,000.
- */
-interface _Deadline {
-  /** When the shutdown must end (`Date.now()` time); Infinity for never. */
-  at: number;
-  /** The child supervisor being awaited, to pass a moved deadline on to. */
-  awaiting: Supervisor | undefined;
-  /** Whether `settled` settles before `until` (a deadline move included). */
-  wait(settled: Promise<void>, until: number): Promise<boolean>;
-  /** Brings the deadline, and the current wait, forward to `at`. */
-  moveTo(at: number): void;
-  clear(): void;
-}
-
-function _deadline(at: number, hurry: (child: Supervisor, at: number) => void): _Deadline {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let armedFor = Infinity;
-  let current: { until: number; done: (settled: boolean) => void } | undefined;
-  const fire = () => {
-    timer = undefined;
-    armedFor = Infinity;
-    const wait = current;
-    if (!wait) return;
-    if (Date.now() < wait.until) return arm(wait.until);
-    current = undefined;
-    wait.done(false);
-  };
-  const arm = (until: number) => {
-    if (until === Infinity || armedFor <= until) return;
-    clearTimeout(timer);
-    armedFor = until;
-    timer = setTimeout(fire, Math.max(0, until - Date.now()));
-  };
-  const deadline: _Deadline = {
-    at,
-    awaiting: undefined,
-    wait(settled, until) {
-      return new Promise((resolve) => {
-        const wait = { until, done: resolve };
-        current = wait;
-        arm(until);
-        settled.then(() => {
-          if (current !== wait) return;
-          current = undefined;
-          resolve(true);
-        });
-      });
-    },
-    moveTo(at) {
-      if (at >= deadline.at) return;
-      deadline.at = at;
-      if (current && at < current.until) {
-        current.until = at;
-        arm(at);
-      }
-      if (deadline.awaiting) hurry(deadline.awaiting, at);
-    },
-    clear() {
-      clearTimeout(timer);
-      timer = undefined;
-      armedFor = Infinity;
-      current = undefined;
-    },
-  };
-  return deadline;
-}
-
-/**
- * How `promise` ends: it settles within `ms` milliseconds, or the timer
- * fires first, or `session` ends first. Clears its timer and its hook on the
- * session either way, so a long session does not collect one per wait.
- */
-function _settlesWithin(
-  promise: Promise<void>,
-  ms: number,
-  session: _Session | undefined,
-): Promise<"stopped" | "timeout" | "cut"> {
-  return new Promise((resolve) => {
-    const finish = (outcome: "stopped" | "timeout" | "cut") => {
-      clearTimeout(timer);
-      session?.cuts.delete(cut);
-      resolve(outcome);
-    };
-    const cut = () => finish("cut");
-    const timer = ms === Infinity ? undefined : setTimeout(() => finish("timeout"), ms);
-    session?.cuts.add(cut);
-    promise.then(() => finish("stopped"));
-    if (session?.ending) finish("cut");
-  });
 }

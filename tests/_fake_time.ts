@@ -90,6 +90,18 @@ export class FakeTime {
   }
 }
 
+/**
+ * Moves time on, one timer at a time, until `promise` settles, and returns
+ * what it settled with: for calls that wait on a timer, such as `restart()`,
+ * whose new run begins on a 0 ms timer.
+ */
+export async function settled<T>(time: FakeTime, promise: Promise<T>): Promise<T> {
+  let done = false;
+  promise.then(() => done = true, () => done = true);
+  while (!done && await time.nextAsync());
+  return await promise;
+}
+
 /** Runs `fn` with fake time from 0 and restores the real clock afterwards, whatever happens. */
 export async function withFakeTime(fn: (time: FakeTime) => Promise<void>): Promise<void> {
   const time = new FakeTime(0);

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Supervisor } from "../mod.ts";
-import { withFakeTime } from "./_fake_time.ts";
+import { settled, withFakeTime } from "./_fake_time.ts";
 import { forever, recordEvents, untilAborted } from "./_log.ts";
 
 /** A run that records its signal's abort reason as `name: AbortError message`. */
@@ -86,7 +86,7 @@ describe("Supervisor.restart", () => {
       supervisor.add("svc", noting(reasons, "svc"));
       await supervisor.start();
       await time.tickAsync(100);
-      await supervisor.restart("svc");
+      await settled(time, supervisor.restart("svc"));
       assert.deepEqual(log, [
         "0 start svc#1",
         "100 exit svc#1 stopped",
@@ -112,7 +112,7 @@ describe("Supervisor.restart", () => {
       await supervisor.start();
       await time.tickAsync(0);
       await time.tickAsync(200);
-      await supervisor.restart("flaky"); // instead of waiting until 1000
+      await settled(time, supervisor.restart("flaky")); // instead of waiting until 1000
       await time.tickAsync(0);
       assert.deepEqual(log, [
         "0 start flaky#1",
@@ -137,7 +137,7 @@ describe("Supervisor.restart", () => {
       await time.tickAsync(0);
       assert.equal(supervisor.status()[0]?.state, "failed");
       healthy = true;
-      await supervisor.restart("svc");
+      await settled(time, supervisor.restart("svc"));
       assert.equal(supervisor.status()[0]?.state, "running");
       await supervisor.stop();
     }));
@@ -192,7 +192,7 @@ describe("Supervisor abort reasons", () => {
       await supervisor.start();
       await time.tickAsync(0);
       await time.tickAsync(1000); // the group is back
-      await supervisor.restart("a");
+      await settled(time, supervisor.restart("a"));
       await supervisor.remove("c");
       await supervisor.stop();
       assert.deepEqual(reasons, [

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { _DEFAULTS } from "../src/options.ts";
+import { tableEdges } from "./_table.ts";
 
 const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8");
 
@@ -32,7 +33,30 @@ function readmeDefaults(): Record<string, string> {
   return found;
 }
 
+/** The edges of the README's lifecycle diagram, as `from --> to`. */
+function diagramEdges(): string[] {
+  const readme = read("../README.md");
+  const section = readme.slice(readme.indexOf("\n## Lifecycle of a service"));
+  const diagram = section.slice(section.indexOf("```mermaid"), section.indexOf("```\n", 12));
+  return [...diagram.matchAll(/^\s+(\S+) --> (\S+):/gm)].map(([, from, to]) => `${from} --> ${to}`);
+}
+
 describe("Documentation", () => {
+  it("draws exactly the transitions the lifecycle table makes", () => {
+    const drawn = new Set(diagramEdges());
+    // add() creates a service; the table decides everything after that.
+    const made = new Set([...tableEdges(), "[*] --> stopped"]);
+    assert.ok(drawn.size > 10, `${drawn.size} edges found in the README's diagram`);
+    assert.deepEqual(
+      { missingFromDiagram: [...made].filter((e) => !drawn.has(e)).sort() },
+      { missingFromDiagram: [] },
+    );
+    assert.deepEqual(
+      { notInTable: [...drawn].filter((e) => !made.has(e)).sort() },
+      { notInTable: [] },
+    );
+  });
+
   it("documents the real defaults with @default, once per option", () => {
     const documented = documentedDefaults();
     for (const [field, value] of Object.entries(_DEFAULTS)) {

@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Supervisor } from "../mod.ts";
-import { type FakeTime, withFakeTime } from "./_fake_time.ts";
+import { type FakeTime, settled, withFakeTime } from "./_fake_time.ts";
 import { failAfter, failsFirst, readyAfter, recordEvents, untilAborted } from "./_log.ts";
 
 /** A run that takes `ms` to stop after its signal aborts. */
@@ -34,7 +34,7 @@ describe("Group restarts", () => {
       await time.tickAsync(5);
       await time.tickAsync(0);
       assert.equal(states(supervisor), "a:backing_off#1 b:backing_off#1");
-      await supervisor.restart("a");
+      await settled(time, supervisor.restart("a"));
       assert.equal(states(supervisor), "a:running#2 b:backing_off#1");
       await time.tickAsync(1000);
       assert.equal(states(supervisor), "a:running#2 b:running#2");
@@ -149,7 +149,7 @@ describe("Group restarts", () => {
       let started = false;
       supervisor.start().then(() => started = true);
       await time.tickAsync(10);
-      await supervisor.restart("db");
+      await settled(time, supervisor.restart("db"));
       while (!started && await time.nextAsync());
       assert.deepEqual(log.filter((l) => / (start|ready) /.test(l)), [
         "0 start db#1",
@@ -170,7 +170,7 @@ describe("Group restarts", () => {
       await supervisor.start();
       await time.tickAsync(5);
       await time.tickAsync(0);
-      await supervisor.restart("a");
+      await settled(time, supervisor.restart("a"));
       assert.equal(supervisor.status()[0]?.restarts, 1);
       assert.equal(supervisor.metrics()[0]?.restarts, 1);
       await supervisor.stop();
@@ -186,7 +186,7 @@ describe("Group restarts", () => {
       let started = false;
       supervisor.start().then(() => started = true);
       await time.tickAsync(1);
-      await supervisor.restart("db");
+      await settled(time, supervisor.restart("db"));
       while (!started && await time.nextAsync());
       const order = log.filter((l) => / (start|ready) (db|http)/.test(l));
       assert.deepEqual(order, ["1 start db#1", "51 ready db#1", "51 start http#1"]);

@@ -1,0 +1,76 @@
+import type { Alarm } from "./_alarm.ts";
+import type { Input, Intent, Phase, Transition } from "./_lifecycle.ts";
+import type { _ResolvedOptions } from "./options.ts";
+import type { _RestartWindow } from "./restart_limit.ts";
+import type { Service } from "./service.ts";
+
+/**
+ * One supervised service and everything its supervisor knows of it. Its
+ * `phase` and `intent` are written in one place only: where the supervisor
+ * commits what the transition table decided.
+ */
+export interface Child {
+  readonly name: string;
+  readonly service: Service;
+  readonly options: _ResolvedOptions;
+  /** Set when the service is a supervisor. */
+  readonly sub: SubSupervisor | undefined;
+  phase: Phase;
+  intent: Intent | undefined;
+  attempt: number;
+  /** Restarts made or scheduled. */
+  restarts: number;
+  /** Whether the restart now pending was counted (and announced). */
+  counted: boolean;
+  /** Restarts since the backoff was last reset: the n of the formula. */
+  step: number;
+  /** The times of recent restarts; made at the first restart. */
+  window: _RestartWindow | undefined;
+  lastError: { readonly error: unknown } | undefined;
+  ready: boolean;
+  /** The live run's controller, until the run settles (abandoned or not). */
+  controller: AbortController | undefined;
+  startedAt: number;
+  /** The pending restart's timer. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The delay of the restart last scheduled, for its `restart` event. */
+  delay: number;
+  failures: number;
+  completions: number;
+  giveups: number;
+  /** When the last run ended (`Date.now()`), if one did. */
+  lastExitAt: number | undefined;
+  /** `restart()` calls waiting for the next run to begin. */
+  restarters: { resolve(): void; reject(error: Error): void }[] | undefined;
+  /** `remove()` calls waiting for the service to be forgotten. */
+  removers: (() => void)[] | undefined;
+}
+
+/** What a parent's shutdown needs of a child supervisor. */
+export interface SubSupervisor {
+  /** What its last shutdown abandoned, by path. */
+  timedOut(): readonly string[];
+}
+
+/** What the startup, the shutdown and the group restarts use of their supervisor. */
+export interface Host {
+  readonly name: string;
+  readonly alarm: Alarm<object>;
+  /** The children, in the order they were added. */
+  children(): IterableIterator<Child>;
+  /**
+   * Asks the transition table what `input` does to `child`, commits it and
+   * carries out its effects. `reason`: the abort reason, for an input that
+   * aborts; `until`: the latest end of the wait for the aborted run.
+   */
+  apply(child: Child, input: Input, reason?: unknown, until?: number): Transition | undefined;
+  /**
+   * Makes the wait for `child`'s aborted run end by `until` at the latest (a
+   * child supervisor is told it as its deadline).
+   */
+  bound(child: Child, until: number): void;
+  /** Runs `step` once the current change is done: at once when nothing is queued. */
+  next(step: () => void): void;
+  /** Whether calls made by user code wait in the mailbox. */
+  queued(): boolean;
+}
