@@ -44,6 +44,11 @@ export interface Child {
   restarters: { resolve(): void; reject(error: Error): void }[] | undefined;
   /** `remove()` calls waiting for the service to be forgotten. */
   removers: (() => void)[] | undefined;
+  /** What watches its runs' promises, made at its first run. */
+  onFulfilled: (() => void) | undefined;
+  onRejected: ((error: unknown) => void) | undefined;
+  /** What its restart timers call, made at its first restart. */
+  onTimer: (() => void) | undefined;
 }
 
 /** What a parent's shutdown needs of a child supervisor. */

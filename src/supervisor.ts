@@ -429,6 +429,9 @@ export class Supervisor extends EventTarget implements Service {
       lastExitAt: undefined,
       restarters: undefined,
       removers: undefined,
+      onFulfilled: undefined,
+      onRejected: undefined,
+      onTimer: undefined,
     };
     if (sub) sub.#parent = this;
     this.#reserved.add(name);
@@ -846,8 +849,7 @@ export class Supervisor extends EventTarget implements Service {
 
   /** Whether a session runs and is not ending. */
   #live(): boolean {
-    const session = this.#session;
-    return session !== undefined && !session.controller.signal.aborted;
+    return this.#state === "starting" || this.#state === "running";
   }
 
   /** The start is over: every child started, or one failed to. */
@@ -875,6 +877,7 @@ export class Supervisor extends EventTarget implements Service {
     if (!session || session.controller.signal.aborted) return;
     session.own = own;
     session.controller.abort(reason);
+    this.#state = "stopping";
     this.#startup?.cut();
     this.#startup = undefined;
     this.#groups?.clear();
@@ -882,7 +885,6 @@ export class Supervisor extends EventTarget implements Service {
     for (const child of this.#children.values()) {
       if (this.#apply(child, "cancel")?.phase === "stopped") cancelled.add(child);
     }
-    this.#state = "stopping";
     const children = [...this.#children.values()].reverse()
       .filter((child) => cancelled.has(child) || isLive(child.phase));
     const deadline = Math.min(Date.now() + this.#shutdownTimeout, session.hurryAt);
@@ -1063,13 +1065,14 @@ export class Supervisor extends EventTarget implements Service {
     if (fx & FAIL) this.#startup?.fail(child);
   }
 
-  /** Its run settled: the facts of how, then the table. */
-  #settle(
-    child: Child,
-    controller: AbortController,
-    thrown: { readonly error: unknown } | undefined,
-  ): void {
-    if (child.controller !== controller) return;
+  /**
+   * Its run settled: the facts of how, then the table. A service has at most
+   * one run that has not settled (runs never overlap; an abandoned run is
+   * restarted only once it settles), so the run is the one `controller` is of.
+   */
+  #settle(child: Child, thrown: { readonly error: unknown } | undefined): void {
+    const controller = child.controller;
+    if (!controller) return;
     child.controller = undefined;
     child.ready = false;
     const now = Date.now();
@@ -1137,37 +1140,37 @@ export class Supervisor extends EventTarget implements Service {
     } catch (error) {
       promise = Promise.reject(error);
     }
+    // Made once per service: a crash loop makes no new handlers per run.
+    const onFulfilled = child.onFulfilled ??= () =>
+      this.#deliver(this.#settle, child, undefined, undefined);
+    const onRejected = child.onRejected ??= (error: unknown) =>
+      this.#deliver(this.#settle, child, { error }, undefined);
     // The intrinsic `then`: a run cannot swap it for its own.
-    Promise.prototype.then.call(
-      promise,
-      () => this.#deliver(this.#settle, child, controller, undefined),
-      (error: unknown) => this.#deliver(this.#settle, child, controller, { error }),
-    );
+    Promise.prototype.then.call(promise, onFulfilled, onRejected);
   }
 
   #setTimer(child: Child, delay: number): void {
-    const timer: ReturnType<typeof setTimeout> = setTimeout(
-      () => this.#deliver(this.#fire, child, timer, undefined),
-      Math.trunc(delay),
-    );
-    child.timer = timer;
+    // Made once per service; what fires is the timer then pending.
+    const onTimer = child.onTimer ??= () =>
+      this.#deliver(this.#fire, child, child.timer, undefined);
+    child.timer = setTimeout(onTimer, Math.trunc(delay));
   }
 
   /** A restart timer fired: the next run begins, here, inside its callback. */
   #fire(child: Child, timer: unknown): void {
     // A timer that fired while a message was handled may be cleared since.
-    if (child.timer !== timer) return;
+    if (timer === undefined || child.timer !== timer) return;
     child.timer = undefined;
     this.#apply(child, "timer");
   }
 
   /**
-   * The delay of the restart being made: records it against the restart
-   * limit, resets the backoff after a long run, and draws the jitter (a
-   * `random` that throws counts as no jitter).
+   * The delay of the restart being made after the run that just ended:
+   * records it against the restart limit, resets the backoff after a long
+   * run, and draws the jitter (a `random` that throws counts as no jitter).
    */
   #delay(child: Child): number {
-    const now = Date.now();
+    const now = child.lastExitAt!;
     const options = child.options;
     child.window?.record(now);
     if (now - child.startedAt >= options.resetAfter) child.step = 0;
