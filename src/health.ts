@@ -14,18 +14,11 @@ interface _ServiceHealth {
   lastError?: string;
 }
 
-function _json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body, null, 2) + "\n", {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
-  });
+/** A JSON body, as the health endpoints answer. */
+function _json(body: unknown): string {
+  return JSON.stringify(body, null, 2) + "\n";
 }
 
-/**
- * `name: message` of an `Error`, `String()` of anything else; a value that
- * cannot be turned into a string (a null prototype, a throwing `toString` or
- * getter, a revoked `Proxy`) is described by its type, never thrown.
- */
 function _describe(error: unknown): string {
   try {
     return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -79,7 +72,8 @@ function _isReady(m: ServiceMetrics): boolean {
  *   added with `waitReady` is ready, 503 while starting, stopping, or when
  *   one is not — for a readiness probe;
  * - `GET /metrics`: {@linkcode toPrometheus}'s text;
- * - `HEAD` as `GET` without a body; other methods 405; other paths 404.
+ * - `HEAD` as `GET`, with the same headers (`content-length` too), without
+ *   a body; other methods 405; other paths 404.
  *
  * The first two answer with JSON: `{ status, state, services }`, each
  * service by its path with its state, whether it is up and ready, its
@@ -115,25 +109,30 @@ export function healthHandler(supervisor: Supervisor): (request: Request) => Res
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("Method Not Allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
     }
-    let response: Response;
+    let status = 200;
+    let body: string;
+    let type: string;
     if (path === "/metrics") {
-      response = new Response(toPrometheus(supervisor), {
-        headers: { "content-type": PROMETHEUS_TYPE, "cache-control": "no-store" },
-      });
+      body = toPrometheus(supervisor);
+      type = PROMETHEUS_TYPE;
     } else {
       const metrics = supervisor.metrics();
       const state = supervisor.state;
       const ok = path === "/healthz"
         ? state !== "failed" && !metrics.some((m) => m.state === "failed")
         : state === "running" && metrics.every(_isReady);
-      response = _json(ok ? 200 : 503, {
+      if (!ok) status = 503;
+      body = _json({
         status: ok ? "ok" : path === "/healthz" ? "unhealthy" : "not ready",
         state,
         services: _services(supervisor, metrics),
       });
+      type = "application/json; charset=utf-8";
     }
-    return request.method === "HEAD"
-      ? new Response(null, { status: response.status, headers: response.headers })
-      : response;
+    const headers = new Headers({ "content-type": type, "cache-control": "no-store" });
+    if (request.method === "GET") return new Response(body, { status, headers });
+    // HEAD: GET's headers, the length GET would send included, and no body.
+    headers.set("content-length", String(new TextEncoder().encode(body).byteLength));
+    return new Response(null, { status, headers });
   };
 }

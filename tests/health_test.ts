@@ -120,11 +120,25 @@ describe("healthHandler", () => {
     await supervisor.stop();
   });
 
-  it("answers HEAD without a body, 405 for other methods, 404 elsewhere", async () => {
-    const handle = healthHandler(new Supervisor());
-    const head = get(handle, "/healthz", "HEAD");
-    assert.equal(head.status, 200);
-    assert.equal(await head.text(), "");
+  it("answers HEAD with GET's headers and no body, 405 for other methods, 404 elsewhere", async () => {
+    const supervisor = new Supervisor().add("db", untilAborted, { waitReady: true });
+    const handle = healthHandler(supervisor);
+    for (const path of ["/healthz", "/readyz", "/metrics"]) {
+      const [getResponse, head] = [get(handle, path), get(handle, path, "HEAD")];
+      const bytes = (await getResponse.arrayBuffer()).byteLength;
+      assert.ok(bytes > 0, path);
+      assert.equal(head.status, getResponse.status, path);
+      assert.equal(await head.text(), "", path);
+      // What a server sends as GET's length; a null body alone makes it 0.
+      assert.equal(head.headers.get("content-length"), String(bytes), path);
+      for (const header of ["content-type", "cache-control"]) {
+        assert.equal(
+          head.headers.get(header),
+          getResponse.headers.get(header),
+          `${path} ${header}`,
+        );
+      }
+    }
     for (const method of ["POST", "PUT", "DELETE"]) {
       const response = get(handle, "/metrics", method);
       assert.equal(response.status, 405);
