@@ -311,7 +311,7 @@ export function _validateOptions(where: string, options: unknown): void {
   }
   if (o.name !== undefined) {
     if (typeof o.name !== "string") _invalid(where, "name", "a string", o.name, "type");
-    if (o.name === "") _invalid(where, "name", "a non-empty string", o.name, "range");
+    _validateName(where, o.name);
   }
   if (o.strategy !== undefined && !_STRATEGIES.includes(o.strategy)) {
     _invalid(
@@ -326,6 +326,17 @@ export function _validateOptions(where: string, options: unknown): void {
     _invalid(where, "escalate", "a boolean", o.escalate, "type");
   }
   number(where, "shutdownTimeout", o.shutdownTimeout, timeout, timeoutText);
+}
+
+/**
+ * Checks a name: not empty, and without `/`, which separates the names of a
+ * path (`feeds/binance`), so that no two services share a path.
+ */
+export function _validateName(where: string, name: string): void {
+  if (name === "") _invalid(where, "name", "a non-empty string", name, "range");
+  if (name.includes("/")) {
+    _invalid(where, "name", "a string without '/', which separates paths", name, "range");
+  }
 }
 
 /** Checks a restart policy, wherever it came from. */

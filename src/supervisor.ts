@@ -49,6 +49,7 @@ import {
   _invalid,
   type _ResolvedOptions,
   _resolveOptions,
+  _validateName,
   _validateOptions,
   _validatePolicy,
   type ServiceOptions,
@@ -378,7 +379,7 @@ export class Supervisor extends EventTarget implements Service {
     }
     const name: unknown = service.name;
     if (typeof name !== "string") _invalid("add service", "name", "a string", name, "type");
-    if (name === "") _invalid("add service", "name", "a non-empty string", name, "range");
+    _validateName("add service", name);
     const where = `add service ${JSON.stringify(name)}`;
     if (typeof service.run !== "function") {
       _invalid(where, "run", "a function", service.run, "type");

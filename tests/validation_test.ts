@@ -185,6 +185,22 @@ describe("Supervisor input validation", () => {
     assert.deepEqual(supervisor.status().map((s) => s.name), ["taken"]);
   });
 
+  it("refuses '/' in service and supervisor names: it separates the paths of nested services", () => {
+    // `feeds/binance` at the root and `binance` under a child `feeds` would share a path.
+    const supervisor = new Supervisor();
+    assert.throws(() => supervisor.add("feeds/binance", untilAborted), {
+      name: "RangeError",
+      message: `Cannot add service as 'name' must be a string without '/', which separates ` +
+        `paths: current value is "feeds/binance"`,
+    });
+    assert.throws(() => new Supervisor({ name: "a/b" }), {
+      name: "RangeError",
+      message: `Cannot create supervisor as 'name' must be a string without '/', which ` +
+        `separates paths: current value is "a/b"`,
+    });
+    assert.deepEqual(supervisor.status(), []);
+  });
+
   it("refuses a run that is not a function, and a service that is not an object", () => {
     const supervisor = new Supervisor();
     assert.throws(() => supervisor.add("svc", "run" as unknown as Service["run"]), {
