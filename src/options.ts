@@ -263,15 +263,101 @@ function number(
   if (Number.isNaN(value) || !check(value)) _invalid(where, option, expected, value, "range");
 }
 
+/** The options of one service, by name. */
+const SERVICE_KEYS: readonly string[] = [
+  "restartPolicy",
+  "backoff",
+  "resetAfter",
+  "maxRestarts",
+  "restartWindow",
+  "stopTimeout",
+  "waitReady",
+];
+/** The options only a supervisor takes. */
+const SUPERVISOR_KEYS: readonly string[] = [
+  ...SERVICE_KEYS,
+  "name",
+  "strategy",
+  "escalate",
+  "shutdownTimeout",
+  "random",
+];
+const BACKOFF_KEYS: readonly string[] = ["initialDelay", "maxDelay", "multiplier", "jitter"];
+
+/** How many single-letter edits turn `a` into `b` (Levenshtein), case aside. */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        row[j]! + 1,
+        next[j - 1]! + 1,
+        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
+ * What users of p-retry, cockatiel and `@std/async` call our options, and
+ * options at the wrong level.
+ */
+const ALIASES: Readonly<Record<string, string>> = {
+  retries: "maxRestarts",
+  maxRetries: "maxRestarts",
+  maxAttempts: "maxRestarts",
+  attempts: "maxRestarts",
+  minTimeout: "backoff.initialDelay",
+  maxTimeout: "backoff.maxDelay",
+  factor: "backoff.multiplier",
+  exponent: "backoff.multiplier",
+  randomize: "backoff.jitter",
+  initialDelay: "backoff.initialDelay",
+  maxDelay: "backoff.maxDelay",
+  multiplier: "backoff.multiplier",
+  jitter: "backoff.jitter",
+  timeout: "stopTimeout",
+};
+
+/**
+ * Throws a `TypeError` for a key of `given` that is not one of `known`
+ * (a misspelt option is otherwise silently ignored in JavaScript), naming
+ * it and the nearest known one.
+ */
+function refuseUnknown(where: string, prefix: string, given: object, known: readonly string[]) {
+  for (const key of Object.keys(given)) {
+    if (known.includes(key)) continue;
+    const cannot = `Cannot ${where} as '${prefix}${key}' is not an option`;
+    if (prefix === "" && known === SERVICE_KEYS && SUPERVISOR_KEYS.includes(key)) {
+      throw new TypeError(`${cannot} of a service: it is one of the supervisor`);
+    }
+    const alias = prefix === "" ? ALIASES[key] : undefined;
+    const nearest = alias ??
+      prefix + known.reduce((best, k) => distance(key, k) < distance(key, best) ? k : best);
+    throw new TypeError(`${cannot}: did you mean '${nearest}'?`);
+  }
+}
+
 /**
  * Checks the options a caller gave, before anything is registered. `where`
- * says what was being done, for the message ("create supervisor").
+ * says what was being done, for the message ("create supervisor"); `kind`
+ * which options are known.
  */
-export function _validateOptions(where: string, options: unknown): void {
+export function _validateOptions(
+  where: string,
+  options: unknown,
+  kind: "supervisor" | "service",
+): void {
   if (options === undefined) return;
   if (typeof options !== "object" || options === null) {
     _invalid(where, "options", "an object", options, "type");
   }
+  refuseUnknown(where, "", options, kind === "supervisor" ? SUPERVISOR_KEYS : SERVICE_KEYS);
   const o = options as SupervisorOptions;
   const timeout = (n: number) => n > 0 && (n <= _MAX_TIMER_DELAY || n === Infinity);
   const timeoutText = `a positive number up to ${_MAX_TIMER_DELAY}, or Infinity`;
@@ -281,6 +367,7 @@ export function _validateOptions(where: string, options: unknown): void {
       _invalid(where, "backoff", "an object", o.backoff, "type");
     }
     const b = o.backoff;
+    refuseUnknown(where, "backoff.", b, BACKOFF_KEYS);
     const delay = (n: number) => n >= 0 && n <= _MAX_TIMER_DELAY;
     const delayText = `a number of milliseconds from 0 to ${_MAX_TIMER_DELAY}`;
     number(where, "backoff.initialDelay", b.initialDelay, delay, delayText);

@@ -268,7 +268,7 @@ export class Supervisor extends EventTarget implements Service {
   constructor(options: SupervisorOptions = {}) {
     super();
     const where = "create supervisor";
-    _validateOptions(where, options);
+    _validateOptions(where, options, "supervisor");
     // Copied, so a caller mutating its object later changes nothing here.
     this.#options = { ...options, ...(options.backoff ? { backoff: { ...options.backoff } } : {}) };
     _resolveOptions(where, this.#options, {}, undefined);
@@ -389,7 +389,7 @@ export class Supervisor extends EventTarget implements Service {
       _invalid(where, "name", "unique within the supervisor", name, "range");
     }
     _validatePolicy(where, "service.restartPolicy", service.restartPolicy);
-    _validateOptions(where, options);
+    _validateOptions(where, options, "service");
     const sub = #parent in service ? service : undefined;
     if (sub) {
       if (sub === this || sub.#isAncestorOf(this)) {

@@ -185,6 +185,41 @@ describe("Supervisor input validation", () => {
     assert.deepEqual(supervisor.status().map((s) => s.name), ["taken"]);
   });
 
+  it("refuses an unknown option, naming it and the nearest known one, and registers nothing", () => {
+    const supervisor = new Supervisor();
+    const cases: [() => unknown, string][] = [
+      [
+        () => new Supervisor({ maxRetries: 5 } as SupervisorOptions),
+        "Cannot create supervisor as 'maxRetries' is not an option: did you mean 'maxRestarts'?",
+      ],
+      [
+        () => supervisor.add("a", untilAborted, { retries: 3 } as ServiceOptions),
+        `Cannot add service "a" as 'retries' is not an option: did you mean 'maxRestarts'?`,
+      ],
+      [
+        () => new Supervisor({ minTimeout: 100 } as SupervisorOptions),
+        "Cannot create supervisor as 'minTimeout' is not an option: did you mean " +
+        "'backoff.initialDelay'?",
+      ],
+      [
+        () => new Supervisor({ backoff: { intialDelay: 5 } } as SupervisorOptions),
+        "Cannot create supervisor as 'backoff.intialDelay' is not an option: did you mean " +
+        "'backoff.initialDelay'?",
+      ],
+      [
+        () => new Supervisor({ stoptimeout: 5 } as SupervisorOptions),
+        "Cannot create supervisor as 'stoptimeout' is not an option: did you mean 'stopTimeout'?",
+      ],
+      [
+        () => supervisor.add("a", untilAborted, { strategy: "one_for_all" } as ServiceOptions),
+        `Cannot add service "a" as 'strategy' is not an option of a service: it is one of the ` +
+        "supervisor",
+      ],
+    ];
+    for (const [make, message] of cases) assert.throws(make, { name: "TypeError", message });
+    assert.deepEqual(supervisor.status(), []);
+  });
+
   it("refuses '/' in service and supervisor names: it separates the paths of nested services", () => {
     // `feeds/binance` at the root and `binance` under a child `feeds` would share a path.
     const supervisor = new Supervisor();
