@@ -1,4 +1,5 @@
 import type { Alarm } from "./_alarm.ts";
+import type { Link } from "./_link.ts";
 import type { Input, Intent, Phase, Transition } from "./_lifecycle.ts";
 import type { _ResolvedOptions } from "./options.ts";
 import type { _RestartWindow } from "./restart_limit.ts";
@@ -13,8 +14,8 @@ export interface Child {
   readonly name: string;
   readonly service: Service;
   readonly options: _ResolvedOptions;
-  /** Set when the service is a supervisor. */
-  readonly sub: SubSupervisor | undefined;
+  /** Set when the service is a supervisor (of this copy of the module or another). */
+  readonly sub: Link | undefined;
   phase: Phase;
   intent: Intent | undefined;
   attempt: number;
@@ -49,12 +50,6 @@ export interface Child {
   onRejected: ((error: unknown) => void) | undefined;
   /** What its restart timers call, made at its first restart. */
   onTimer: (() => void) | undefined;
-}
-
-/** What a parent's shutdown needs of a child supervisor. */
-export interface SubSupervisor {
-  /** What its last shutdown abandoned, by path. */
-  timedOut(): readonly string[];
 }
 
 /** What the startup, the shutdown and the group restarts use of their supervisor. */

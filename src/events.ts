@@ -249,24 +249,26 @@ export class EscalateEvent extends Event {
   }
 }
 
-/** The classes of the events a supervisor fires, each built as `new Class(service, init)`. */
-const _CLASSES: readonly (new (service: string, init: never) => Event & { service: string })[] = [
-  StartEvent,
-  ExitEvent,
-  RestartEvent,
-  GiveupEvent,
-  StopTimeoutEvent,
-  ReadyEvent,
-  EscalateEvent,
-];
+/** The classes of the events a supervisor fires, by type, each built as `new Class(service, init)`. */
+const _CLASSES: Readonly<Record<string, new (service: string, init: never) => Event>> = {
+  start: StartEvent,
+  exit: ExitEvent,
+  restart: RestartEvent,
+  giveup: GiveupEvent,
+  stoptimeout: StopTimeoutEvent,
+  ready: ReadyEvent,
+  escalate: EscalateEvent,
+};
 
 /**
  * The same event for a parent supervisor, with `prefix` before the service
- * name: an event's own fields are the init of its copy.
+ * name: an event's own fields are the init of its copy. Found by its type, so
+ * an event from a child of another copy of this module (ESM, CommonJS) is
+ * carried on as one of this copy's classes.
  */
 export function _withPrefix(event: Event, prefix: string): Event | undefined {
-  const Class = event.constructor as (typeof _CLASSES)[number];
-  if (!_CLASSES.includes(Class)) return undefined;
+  const Class = Object.hasOwn(_CLASSES, event.type) ? _CLASSES[event.type] : undefined;
+  if (!Class) return undefined;
   return new Class(prefix + (event as Event & { service: string }).service, event as never);
 }
 

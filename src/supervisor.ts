@@ -1,5 +1,6 @@
 import { Alarm } from "./_alarm.ts";
-import type { Child, Host, SubSupervisor } from "./_child.ts";
+import type { Child, Host } from "./_child.ts";
+import { LINK, type Link, linkOf } from "./_link.ts";
 import { Groups } from "./_group.ts";
 import {
   ABORT,
@@ -243,7 +244,8 @@ export class Supervisor extends EventTarget implements Service {
   /** What the run being handled threw, and how it ended, for its events. */
   #thrown: { readonly error: unknown } | undefined;
   #outcome: ExitOutcome = "completed";
-  #parent: Supervisor | undefined;
+  /** How its parent and its children reach it; made when it is first linked. */
+  #link: Link | undefined;
   #state: SupervisorState = "idle";
   #session: Session | undefined;
   #startup: Startup | undefined;
@@ -390,17 +392,16 @@ export class Supervisor extends EventTarget implements Service {
     }
     _validatePolicy(where, "service.restartPolicy", service.restartPolicy);
     _validateOptions(where, options, "service");
-    const sub = #parent in service ? service : undefined;
+    // A supervisor of this copy of the module or of another (ESM and CommonJS).
+    const sub = linkOf(service);
     if (sub) {
-      if (sub === this || sub.#isAncestorOf(this)) {
-        throw new Error(`Cannot ${where} as it is this supervisor or its ancestor`);
+      for (let s: Link | undefined = this.#link_(); s; s = s.parent) {
+        if (s === sub) throw new Error(`Cannot ${where} as it is this supervisor or its ancestor`);
       }
-      if (sub.#parent) throw new Error(`Cannot ${where} as it already has a parent supervisor`);
-      if (sub.#session || sub.#stopped || sub.#started) {
-        throw new Error(`Cannot ${where} as it was started or stopped on its own`);
-      }
+      if (sub.parent) throw new Error(`Cannot ${where} as it already has a parent supervisor`);
+      if (sub.used) throw new Error(`Cannot ${where} as it was started or stopped on its own`);
       // OTP gives a child supervisor all the time its own shutdown takes.
-      options = { stopTimeout: sub.#shutdownTimeout, ...options };
+      options = { stopTimeout: sub.shutdownTimeout, ...options };
     }
     // Services added without options of their own share one resolved object.
     const resolved = options === undefined || Object.keys(options).length === 0
@@ -410,7 +411,7 @@ export class Supervisor extends EventTarget implements Service {
       name,
       service,
       options: resolved,
-      sub: sub && sub.#asSub(),
+      sub,
       phase: "stopped",
       intent: undefined,
       attempt: 0,
@@ -434,7 +435,7 @@ export class Supervisor extends EventTarget implements Service {
       onRejected: undefined,
       onTimer: undefined,
     };
-    if (sub) sub.#parent = this;
+    if (sub) sub.parent = this.#link_();
     this.#reserved.add(name);
     this.#post(() => this.#add(child));
     return this;
@@ -591,8 +592,8 @@ export class Supervisor extends EventTarget implements Service {
         waitReady: child.options.waitReady !== false,
       });
       const sub = child.service;
-      if (#parent in sub) {
-        for (const nested of sub.metrics()) {
+      if (child.sub) {
+        for (const nested of (sub as Supervisor).metrics()) {
           result.push({ ...nested, name: `${child.name}/${nested.name}` });
         }
       }
@@ -617,7 +618,7 @@ export class Supervisor extends EventTarget implements Service {
         restarts: child.restarts,
         ready: child.ready,
         ...(child.lastError ? { lastError: child.lastError.error } : {}),
-        ...(#parent in sub ? { children: sub.status() } : {}),
+        ...(child.sub ? { children: (sub as Supervisor).status() } : {}),
       });
     }
     return result;
@@ -965,9 +966,37 @@ export class Supervisor extends EventTarget implements Service {
     else session.hurryAt = Math.min(session.hurryAt, at);
   }
 
-  /** What a parent needs of this supervisor as its child. */
-  #asSub(): SubSupervisor {
-    return { timedOut: () => this.#lastReport?.timedOut ?? [] };
+  /** The link of the parent that added it, if any. */
+  get #parent(): Link | undefined {
+    return this.#link?.parent;
+  }
+
+  /** This supervisor as its parent and its children see it, in any copy of the module. */
+  #link_(): Link {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return this.#link ??= {
+      name: this.name,
+      shutdownTimeout: this.#shutdownTimeout,
+      parent: undefined,
+      get used() {
+        return self.#session !== undefined || self.#stopped || self.#started !== undefined;
+      },
+      hurry: (at, signal) => this.#post(() => this.#hurry(at, signal)),
+      runsOn: (signal) => this.#session?.signal === signal,
+      timedOut: () => this.#lastReport?.timedOut ?? [],
+      wants: (type) => this.#wants(type),
+      emit: (event) => this.#emit(event),
+    };
+  }
+
+  static {
+    // Not a member of the class's type: the key of the link, shared by every copy.
+    Object.defineProperty(Supervisor.prototype, LINK, {
+      value(this: Supervisor) {
+        return this.#link_();
+      },
+    });
   }
 
   // ─── One service: the table, its effects, its runs ──────────────────────
@@ -1204,7 +1233,7 @@ export class Supervisor extends EventTarget implements Service {
     this.#alarm.set(child, fresh || current === undefined ? until : Math.min(current, until));
     const sub = child.service;
     const signal = child.controller?.signal;
-    if (#parent in sub && signal) sub.#post(() => sub.#hurry(until, signal));
+    if (child.sub && signal) child.sub.hurry(until, signal);
   }
 
   /**
@@ -1216,13 +1245,13 @@ export class Supervisor extends EventTarget implements Service {
   #stillStopping(child: Child): boolean {
     const sub = child.service;
     const signal = child.controller?.signal;
-    return #parent in sub && signal !== undefined && sub.#session?.signal === signal;
+    return child.sub !== undefined && signal !== undefined && child.sub.runsOn(signal);
   }
 
   #forget(child: Child): void {
     if (this.#children.get(child.name) === child) this.#children.delete(child.name);
     const sub = child.service;
-    if (#parent in sub) sub.#parent = undefined;
+    if (child.sub) child.sub.parent = undefined;
     const removers = child.removers;
     child.removers = undefined;
     for (const resolve of removers ?? []) resolve();
@@ -1236,7 +1265,7 @@ export class Supervisor extends EventTarget implements Service {
    */
   #wants(type: string): boolean {
     const parent = this.#parent;
-    return this.#listened.has(type) || (parent !== undefined && parent.#wants(type));
+    return this.#listened.has(type) || (parent !== undefined && parent.wants(type));
   }
 
   /** Dispatches an event here, then on the parent as `name/service`. */
@@ -1250,7 +1279,7 @@ export class Supervisor extends EventTarget implements Service {
     const parent = this.#parent;
     if (parent) {
       const forwarded = _withPrefix(event, `${this.name}/`);
-      if (forwarded) parent.#emit(forwarded);
+      if (forwarded) parent.emit(forwarded);
     }
   }
 
@@ -1262,11 +1291,6 @@ export class Supervisor extends EventTarget implements Service {
       this.#resolved.set(key, resolved);
     }
     return resolved;
-  }
-
-  #isAncestorOf(other: Supervisor): boolean {
-    for (let s = other.#parent; s; s = s.#parent) if (s === this) return true;
-    return false;
   }
 
   #unknown(action: string, name: string): RangeError {

@@ -1,0 +1,41 @@
+/**
+ * What one supervisor needs of another, its parent or its child, reached by
+ * a key that every copy of this module shares: the ES module and CommonJS
+ * builds, two bundles, two versions. A child from another copy is then still
+ * a child supervisor (its children in `metrics()`, its deadline honoured,
+ * its events bubbling up), which `instanceof` and private fields cannot give.
+ */
+export interface Link {
+  /** The supervisor's name. */
+  readonly name: string;
+  /** Its `shutdownTimeout`, the `stopTimeout` a parent gives it by default. */
+  readonly shutdownTimeout: number;
+  /** The link of its parent, set by the parent that adds it. */
+  parent: Link | undefined;
+  /** Whether it was started, runs, or was stopped on its own (so no parent may add it). */
+  readonly used: boolean;
+  /** Its run on `signal` was stopped: that run's shutdown must end by `at`. */
+  hurry(at: number, signal: AbortSignal): void;
+  /** Whether its session runs (or shuts down) on `signal`. */
+  runsOn(signal: AbortSignal): boolean;
+  /** What its last shutdown abandoned, by path. */
+  timedOut(): readonly string[];
+  /** Whether an event of `type` would reach a listener, there or above. */
+  wants(type: string): boolean;
+  /** Dispatches a child's event there (its `service` already a path), and on up. */
+  emit(event: Event): void;
+}
+
+/** The key, the same symbol in every copy of this module. */
+export const LINK: unique symbol = Symbol.for("@janus/supervisor.link");
+
+/** The link of `value` when it is a supervisor of any copy; `undefined` otherwise. */
+export function linkOf(value: unknown): Link | undefined {
+  try {
+    const link = (value as { [LINK]?: unknown })[LINK];
+    return typeof link === "function" ? link.call(value) : undefined;
+  } catch {
+    // A service object with a hostile getter is no supervisor.
+    return undefined;
+  }
+}
