@@ -9,19 +9,29 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import process from "node:process";
 
-/** The program as this runtime runs it: the source on Deno and Bun, the compiled file on Node. */
-function command(): [string, string[]] {
-  const source = "tests/_listener_error_program.ts";
-  if ("Deno" in globalThis) return [process.execPath, ["run", "--quiet", source]];
-  if ("Bun" in globalThis || existsSync(source)) return [process.execPath, [source]];
-  return [process.execPath, ["tests/_listener_error_program.js"]];
+const SOURCE = "tests/_listener_error_program.ts";
+
+/**
+ * Runs the program on this runtime (the source on Deno and Bun, the compiled
+ * file on Node) and returns its exit code and output.
+ */
+function runProgram(): { code: number | null; stdout: string; stderr: string } {
+  if ("Deno" in globalThis) {
+    // Deno.Command needs only --allow-run, where node:child_process reads the environment.
+    const output = new Deno.Command(Deno.execPath(), { args: ["run", "--quiet", SOURCE] })
+      .outputSync();
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+  }
+  const file = existsSync(SOURCE) ? SOURCE : "tests/_listener_error_program.js";
+  const result = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 describe("Supervisor with a listener that throws", () => {
   it("goes on supervising when the program handles the runtime's uncaught error", () => {
-    const [file, args] = command();
-    const result = spawnSync(file, args, { encoding: "utf8", timeout: 60_000 });
-    assert.equal(result.status, 0, `the program exited with ${result.status}: ${result.stderr}`);
+    const result = runProgram();
+    assert.equal(result.code, 0, `the program exited with ${result.code}: ${result.stderr}`);
     const lines = result.stdout.trim().split("\n");
     const outcome = JSON.parse(lines[lines.length - 1]!);
     assert.deepEqual(outcome, {
