@@ -1231,7 +1231,6 @@ export class Supervisor extends EventTarget implements Service {
   #bound(child: Child, until: number, fresh: boolean): void {
     const current = this.#alarm.get(child);
     this.#alarm.set(child, fresh || current === undefined ? until : Math.min(current, until));
-    const sub = child.service;
     const signal = child.controller?.signal;
     if (child.sub && signal) child.sub.hurry(until, signal);
   }
@@ -1243,14 +1242,12 @@ export class Supervisor extends EventTarget implements Service {
    * runs on that signal, so it honours the deadline it was told.
    */
   #stillStopping(child: Child): boolean {
-    const sub = child.service;
     const signal = child.controller?.signal;
     return child.sub !== undefined && signal !== undefined && child.sub.runsOn(signal);
   }
 
   #forget(child: Child): void {
     if (this.#children.get(child.name) === child) this.#children.delete(child.name);
-    const sub = child.service;
     if (child.sub) child.sub.parent = undefined;
     const removers = child.removers;
     child.removers = undefined;
