@@ -69,7 +69,7 @@ export interface Host {
    * child supervisor is told it as its deadline).
    */
   bound(child: Child, until: number): void;
-  /** Runs `step` once the current change is done: at once when nothing is queued. */
+  /** Runs `step` once the current change is done, after the calls queued before it. */
   next(step: () => void): void;
   /** Whether calls made by user code wait in the mailbox. */
   queued(): boolean;

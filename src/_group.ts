@@ -9,43 +9,51 @@ interface Group {
   readonly delay: number;
   /** The next member to stop, counting down: members stop in reverse order. */
   index: number;
+  /** The member being stopped, whose run the group waits for. */
+  waiting: Child | undefined;
+  /** The timer the members wait on, once all are stopped. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
  * Group restarts (OTP's `one_for_all` and `rest_for_one`): when a child is
  * to be restarted after it failed, the siblings its strategy names are
  * stopped in reverse order, one at a time; then, after the failed child's
- * delay on one timer, all of them start again in order. Groups are handled
- * one at a time, as OTP's supervisor handles one exit at a time; a group
- * that comes while another waits out its delay is merged into it.
+ * delay on one timer, all of them start again in order. Groups stop their
+ * members one group at a time, as OTP's supervisor handles one exit at a
+ * time. A member belongs to the last group that took it in: a group that
+ * comes while an earlier one is under way takes over the members they share,
+ * so each member is announced once and starts on one timer.
  */
 export class Groups {
   readonly #host: Host;
   readonly #strategy: Strategy;
   /** Groups stopping their members, the first one under way. */
   readonly #queue: Group[] = [];
-  /** Members waiting for the group timer. */
-  readonly #pending = new Set<Child>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #release: () => void;
+  /** Groups whose timer is pending. */
+  readonly #timed = new Set<Group>();
+  /** Which group each member belongs to. */
+  readonly #owner = new Map<Child, Group>();
+  /** Posts a message (a timer fired) to the supervisor's mailbox. */
+  readonly #post: (message: () => void) => void;
   /** Counts and announces the restart of a member that will start after `delay`. */
   readonly #announce: (child: Child, delay: number) => void;
 
   /**
    * @param host The supervisor.
    * @param strategy `one_for_all` or `rest_for_one`.
-   * @param release Called when the group timer fires (it posts a message).
+   * @param post Posts a message to the supervisor's mailbox.
    * @param announce Counts and announces one member's restart.
    */
   constructor(
     host: Host,
     strategy: Strategy,
-    release: () => void,
+    post: (message: () => void) => void,
     announce: (child: Child, delay: number) => void,
   ) {
     this.#host = host;
     this.#strategy = strategy;
-    this.#release = release;
+    this.#post = post;
     this.#announce = announce;
   }
 
@@ -60,49 +68,39 @@ export class Groups {
     const members = named.filter((child) =>
       child === trigger || this.#host.apply(child, "claim") !== undefined
     );
-    // A member an earlier group's timer still waits for goes with this group
-    // now: that timer must not start it before this group is announced.
-    for (const member of members) this.#pending.delete(member);
-    this.#queue.push({ trigger, members, delay, index: members.length - 1 });
+    const group: Group = {
+      trigger,
+      members,
+      delay,
+      index: members.length - 1,
+      waiting: undefined,
+      timer: undefined,
+    };
+    // Members an earlier group stops or waits for go with this one now.
+    for (const member of members) this.#owner.set(member, group);
+    this.#queue.push(group);
     if (this.#queue.length === 1) this.#host.next(() => this.#stopNext());
   }
 
   /** A member's run settled or was abandoned: the group stopping it goes on. */
   done(child: Child): void {
     const group = this.#queue[0];
-    if (group && group.members[group.index] === child && child.phase !== "stopping") {
+    if (group && group.waiting === child && child.phase !== "stopping") {
+      group.waiting = undefined;
       group.index--;
       this.#host.next(() => this.#stopNext());
     }
   }
 
-  /** The group timer fired: the members waiting for it start, in order. */
-  release(): void {
-    this.#timer = undefined;
-    const members = [...this.#host.children()].filter((child) => this.#pending.has(child));
-    this.#pending.clear();
-    this.#start(members, 0);
-  }
-
   /** The session ends: no group goes on. */
   clear(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#pending.clear();
+    for (const group of this.#timed) clearTimeout(group.timer);
+    this.#timed.clear();
+    this.#owner.clear();
     this.#queue.length = 0;
   }
 
-  #start(members: readonly Child[], from: number): void {
-    for (let i = from; i < members.length; i++) {
-      this.#host.apply(members[i]!, "release");
-      // A call a listener or a run made meanwhile goes first.
-      if (i + 1 < members.length && this.#host.queued()) {
-        return this.#host.next(() => this.#start(members, i + 1));
-      }
-    }
-  }
-
-  /** Stops the group's next member, or, with all stopped, sets the group timer. */
+  /** Stops the group's next member, or, with all stopped, sets the group's timer. */
   #stopNext(): void {
     const group = this.#queue[0];
     if (!group) return;
@@ -115,24 +113,53 @@ export class Groups {
       if (member === group.trigger) continue;
       // Still claimed: stop it now and wait. Anything else left the group or
       // already waits for it.
-      if (this.#host.apply(member, "group", reason, Infinity)) return;
+      if (this.#host.apply(member, "group", reason, Infinity)) {
+        group.waiting = member;
+        return;
+      }
     }
     this.#queue.shift();
-    this.#merge(group);
+    this.#arm(group);
     if (this.#queue.length > 0) this.#host.next(() => this.#stopNext());
   }
 
-  /** Every member is stopped: the group waits out its delay, with any group still waiting. */
-  #merge(group: Group): void {
-    clearTimeout(this.#timer);
-    for (const member of group.members) this.#pending.add(member);
-    const starting = [...this.#host.children()].filter((child) =>
-      this.#pending.has(child) && child.phase === "grouped"
-    );
-    this.#pending.clear();
-    for (const member of starting) this.#pending.add(member);
+  /** Every member is stopped: those still the group's wait out its delay, announced. */
+  #arm(group: Group): void {
+    const starting = group.members.filter((member) => this.#owns(group, member));
+    for (const member of group.members) {
+      if (this.#owner.get(member) === group && !starting.includes(member)) {
+        this.#owner.delete(member);
+      }
+    }
     if (starting.length === 0) return;
-    this.#timer = setTimeout(this.#release, Math.trunc(group.delay));
+    group.timer = setTimeout(
+      () => this.#post(() => this.#release(group)),
+      Math.trunc(group.delay),
+    );
+    this.#timed.add(group);
     for (const member of starting) this.#announce(member, group.delay);
+  }
+
+  /** The group's timer fired: its members start, in order. */
+  #release(group: Group): void {
+    if (!this.#timed.delete(group)) return; // cleared after it fired
+    const members = group.members.filter((member) => this.#owns(group, member));
+    for (const member of members) this.#owner.delete(member);
+    this.#start(members, 0);
+  }
+
+  #start(members: readonly Child[], from: number): void {
+    for (let i = from; i < members.length; i++) {
+      this.#host.apply(members[i]!, "release");
+      // A call a listener or a run made meanwhile goes first.
+      if (i + 1 < members.length && this.#host.queued()) {
+        return this.#host.next(() => this.#start(members, i + 1));
+      }
+    }
+  }
+
+  /** Whether `member` still belongs to `group` and waits for it. */
+  #owns(group: Group, member: Child): boolean {
+    return this.#owner.get(member) === group && member.phase === "grouped";
   }
 }

@@ -5,6 +5,20 @@
  * a child supervisor (its children in `metrics()`, its deadline honoured,
  * its events bubbling up), which `instanceof` and private fields cannot give.
  */
+/**
+ * The mailbox a tree of supervisors shares, its root's: while any of them
+ * handles a message, a call into any of them waits its turn.
+ */
+export interface Mailbox {
+  /** Messages waiting, from `head` on. */
+  readonly queue: (() => void)[];
+  head: number;
+  /** A message is being handled. */
+  busy: boolean;
+  /** The child supervisor whose next message its parent delivers at once: its run beginning. */
+  direct: object | undefined;
+}
+
 export interface Link {
   /** The supervisor's name. */
   readonly name: string;
@@ -24,6 +38,10 @@ export interface Link {
   wants(type: string): boolean;
   /** Dispatches a child's event there (its `service` already a path), and on up. */
   emit(event: Event): void;
+  /** The mailbox of its tree. */
+  mailbox(): Mailbox;
+  /** Whether `signal` is that of the run it gave its child named `name`. */
+  gave(name: string, signal: AbortSignal): boolean;
 }
 
 /** The key, the same symbol in every copy of this module. */

@@ -28,6 +28,8 @@ export class Shutdown {
   readonly #children: readonly Child[];
   /** Per child: `true` stopped, `false` abandoned, `undefined` not yet known. */
   readonly #results: (boolean | undefined)[];
+  /** Per child: whether its run was live when the shutdown began. */
+  readonly #wasLive: boolean[];
   readonly #reason: unknown;
   readonly #lateReason: unknown;
   readonly #done: (report: StopReport) => void;
@@ -59,6 +61,7 @@ export class Shutdown {
     this.#host = host;
     this.#children = children;
     this.#results = new Array(children.length);
+    this.#wasLive = children.map((child) => isLive(child.phase));
     this.#deadline = deadline;
     this.#reason = reason;
     this.#lateReason = lateReason;
@@ -105,6 +108,9 @@ export class Shutdown {
   hurry(at: number): void {
     if (at >= this.#deadline || this.#over) return;
     this.#deadline = at;
+    // A deadline already past: the children left are stopped together now,
+    // within the same tick as the run being waited for.
+    if (!this.#late && at <= Date.now()) return this.#stopLate();
     if (this.#late) {
       for (const child of this.#pending.keys()) this.#host.bound(child, at);
       return;
@@ -141,11 +147,23 @@ export class Shutdown {
     this.#children.forEach((child, i) => {
       const atRest = this.#results[i] !== false;
       (atRest ? stopped : timedOut).push(child.name);
-      // What a child supervisor abandoned, by path; known once it settled.
-      if (atRest && child.sub) {
-        for (const path of child.sub.timedOut()) timedOut.push(`${child.name}/${path}`);
+      // What a child supervisor that ran at this stop abandoned, by path;
+      // known once it settled. One that was waiting to restart reports
+      // nothing: its last shutdown is an earlier one.
+      if (atRest && child.sub && this.#wasLive[i]) {
+        for (const path of _timedOut(child)) timedOut.push(`${child.name}/${path}`);
       }
     });
     this.#done({ stopped, timedOut });
+  }
+}
+
+/** What a child supervisor's last shutdown abandoned; nothing when its link will not say. */
+function _timedOut(child: Child): readonly string[] {
+  try {
+    const paths = child.sub!.timedOut();
+    return Array.isArray(paths) ? paths.filter((path) => typeof path === "string") : [];
+  } catch {
+    return [];
   }
 }

@@ -10,6 +10,8 @@ import type { Child, Host } from "./_child.ts";
 export class Startup {
   readonly #host: Host;
   readonly #children: Child[];
+  /** Each child's attempt when it joined the start: a later one ran in this session already. */
+  readonly #attempts: number[];
   readonly #done: (error?: Error) => void;
   #index = 0;
   #over = false;
@@ -25,12 +27,14 @@ export class Startup {
   constructor(host: Host, children: Child[], done: (error?: Error) => void) {
     this.#host = host;
     this.#children = children;
+    this.#attempts = children.map((child) => child.attempt);
     this.#done = done;
   }
 
   /** A child added while the start is under way starts in its turn. */
   append(child: Child): void {
     this.#children.push(child);
+    this.#attempts.push(child.attempt);
   }
 
   /** Starts children until one must be waited for, or all have started. */
@@ -39,7 +43,9 @@ export class Startup {
     while (!this.#over && this.#index < children.length) {
       const child = children[this.#index]!;
       if (child.phase !== "removed") {
-        this.#host.apply(child, "start");
+        // Started once per session: one that restart() ran early, and that
+        // ended for good since, stays as it is.
+        if (child.attempt === this.#attempts[this.#index]) this.#host.apply(child, "start");
         const waitReady = child.options.waitReady;
         // A live run (restart() came first, or an abandoned run waiting to
         // start afresh), or one about to begin, is waited for all the same.

@@ -344,6 +344,19 @@ function refuseUnknown(where: string, prefix: string, given: object, known: read
 }
 
 /**
+ * The options a caller gave, read once: a copy of its own properties (and of
+ * `backoff`'s), so that getters, or a caller changing its object later,
+ * cannot change what was checked.
+ */
+export function _snapshot<T extends ServiceOptions>(options: T | undefined): T | undefined {
+  if (typeof options !== "object" || options === null) return options;
+  const copy = { ...options };
+  const backoff = copy.backoff;
+  if (typeof backoff === "object" && backoff !== null) copy.backoff = { ...backoff };
+  return copy;
+}
+
+/**
  * Checks the options a caller gave, before anything is registered. `where`
  * says what was being done, for the message ("create supervisor"); `kind`
  * which options are known.

@@ -1,6 +1,6 @@
 import { Alarm } from "./_alarm.ts";
 import type { Child, Host } from "./_child.ts";
-import { LINK, type Link, linkOf } from "./_link.ts";
+import { LINK, type Link, linkOf, type Mailbox } from "./_link.ts";
 import { Groups } from "./_group.ts";
 import {
   ABORT,
@@ -50,6 +50,7 @@ import {
   _invalid,
   type _ResolvedOptions,
   _resolveOptions,
+  _snapshot,
   _validateName,
   _validateOptions,
   _validatePolicy,
@@ -145,6 +146,21 @@ function _abortReason(message: string): DOMException {
   return new DOMException(message, "AbortError");
 }
 
+/**
+ * What `ask()` returns, or `otherwise` when it throws: for what another copy
+ * of the module (or an impostor carrying its key) answers through a link.
+ */
+function _ask<T>(ask: () => T, otherwise: T): T {
+  try {
+    return ask();
+  } catch {
+    return otherwise;
+  }
+}
+
+/** The most timer ticks a child supervisor shutting down is given past the deadline it was told. */
+const _MAX_GRACE_TICKS = 64;
+
 /** `value instanceof Class`, false where asking throws (a revoked `Proxy`, a hostile trap). */
 function _isA(value: unknown, Class: abstract new (...args: never[]) => unknown): boolean {
   try {
@@ -214,12 +230,16 @@ export class Supervisor extends EventTarget implements Service {
   readonly #children = new Map<string, Child>();
   /** Names of services whose `add` waits in the mailbox. */
   readonly #reserved = new Set<string>();
+  /** Names `remove()` was called for, and how many times, until it is handled. */
+  readonly #removing = new Map<string, number>();
   /** The options of services added without their own, by their own policy. */
   readonly #resolved = new Map<string, _ResolvedOptions>();
   /** The event types someone listens to here; a type once listened to stays. */
   readonly #listened = new Set<string>();
   readonly #host: Host;
   readonly #alarm: Alarm<object>;
+  /** The extra ticks given to child supervisors past their deadline, by child. */
+  readonly #graces = new Map<Child, number>();
   /** Group restarts, for the strategies that make them. */
   readonly #groups: Groups | undefined;
   /** The facts of the decision being made, filled in before the table is asked. */
@@ -235,12 +255,10 @@ export class Supervisor extends EventTarget implements Service {
     awaited: false,
   };
   /**
-   * The mailbox: the messages (each a call to make) queued while another is
-   * handled, from `#head` on.
+   * Its own mailbox: the messages (each a call to make) queued while another
+   * is handled. A child supervisor uses its root's instead (`#mailbox()`).
    */
-  readonly #queue: (() => void)[] = [];
-  #head = 0;
-  #busy = false;
+  readonly #box: Mailbox = { queue: [], head: 0, busy: false, direct: undefined };
   /** What the run being handled threw, and how it ended, for its events. */
   #thrown: { readonly error: unknown } | undefined;
   #outcome: ExitOutcome = "completed";
@@ -270,9 +288,10 @@ export class Supervisor extends EventTarget implements Service {
   constructor(options: SupervisorOptions = {}) {
     super();
     const where = "create supervisor";
+    // Read once: a caller's getters, or its changing its object later, change nothing here.
+    options = _snapshot(options)!;
     _validateOptions(where, options, "supervisor");
-    // Copied, so a caller mutating its object later changes nothing here.
-    this.#options = { ...options, ...(options.backoff ? { backoff: { ...options.backoff } } : {}) };
+    this.#options = options;
     _resolveOptions(where, this.#options, {}, undefined);
     this.name = options.name ?? _DEFAULTS.name;
     const strategy = options.strategy ?? _DEFAULTS.strategy;
@@ -285,14 +304,17 @@ export class Supervisor extends EventTarget implements Service {
       alarm: this.#alarm,
       children: () => this.#children.values(),
       apply: (child, input, reason, until) => this.#apply(child, input, reason, until),
-      bound: (child, until) => this.#bound(child, until, false),
+      bound: (child, until) => this.#bound(child, until),
       next: (step) => this.#next(step),
-      queued: () => this.#head < this.#queue.length,
+      queued: () => {
+        const box = this.#mailbox();
+        return box.head < box.queue.length;
+      },
     };
     this.#groups = strategy === "one_for_one" ? undefined : new Groups(
       this.#host,
       strategy,
-      () => this.#post(() => this.#groups!.release()),
+      (message) => this.#post(message),
       (child, delay) => this.#announce(child, delay),
     );
     this.#done = new Promise<void>((resolve, reject) => {
@@ -386,27 +408,41 @@ export class Supervisor extends EventTarget implements Service {
     if (typeof service.run !== "function") {
       _invalid(where, "run", "a function", service.run, "type");
     }
-    if (this.#stopped) throw new Error(`Cannot ${where} as the supervisor is stopped`);
-    if (this.#children.has(name) || this.#reserved.has(name)) {
+    // Refused from the moment stop() is called, as it would be a moment later.
+    if (this.#stopped || this.#stopping) {
+      throw new Error(`Cannot ${where} as the supervisor is stopped`);
+    }
+    // A name whose service a queued remove() is about to forget (it has no
+    // live run) is free, as it would be a moment later.
+    const holder = this.#children.get(name);
+    const freed = holder !== undefined && this.#removing.has(name) && !isLive(holder.phase);
+    if ((holder && !freed) || this.#reserved.has(name)) {
       _invalid(where, "name", "unique within the supervisor", name, "range");
     }
-    _validatePolicy(where, "service.restartPolicy", service.restartPolicy);
+    const ownPolicy = service.restartPolicy;
+    _validatePolicy(where, "service.restartPolicy", ownPolicy);
+    options = _snapshot(options);
     _validateOptions(where, options, "service");
     // A supervisor of this copy of the module or of another (ESM and CommonJS).
     const sub = linkOf(service);
     if (sub) {
-      for (let s: Link | undefined = this.#link_(); s; s = s.parent) {
+      for (let s: Link | undefined = this.#link_(); s; s = _ask(() => s!.parent, undefined)) {
         if (s === sub) throw new Error(`Cannot ${where} as it is this supervisor or its ancestor`);
       }
-      if (sub.parent) throw new Error(`Cannot ${where} as it already has a parent supervisor`);
-      if (sub.used) throw new Error(`Cannot ${where} as it was started or stopped on its own`);
+      if (_ask(() => sub.parent !== undefined, true)) {
+        throw new Error(`Cannot ${where} as it already has a parent supervisor`);
+      }
+      if (_ask(() => sub.used, true)) {
+        throw new Error(`Cannot ${where} as it was started or stopped on its own`);
+      }
       // OTP gives a child supervisor all the time its own shutdown takes.
-      options = { stopTimeout: sub.shutdownTimeout, ...options };
+      const shutdownTimeout = _ask(() => sub.shutdownTimeout, undefined);
+      if (shutdownTimeout !== undefined) options = { stopTimeout: shutdownTimeout, ...options };
     }
     // Services added without options of their own share one resolved object.
     const resolved = options === undefined || Object.keys(options).length === 0
-      ? this.#sharedOptions(service.restartPolicy)
-      : _resolveOptions(where, this.#options, options, service.restartPolicy);
+      ? this.#sharedOptions(ownPolicy)
+      : _resolveOptions(where, this.#options, options, ownPolicy);
     const child: Child = {
       name,
       service,
@@ -435,7 +471,7 @@ export class Supervisor extends EventTarget implements Service {
       onRejected: undefined,
       onTimer: undefined,
     };
-    if (sub) sub.parent = this.#link_();
+    if (sub) _ask(() => sub.parent = this.#link_(), undefined);
     this.#reserved.add(name);
     this.#post(() => this.#add(child));
     return this;
@@ -456,7 +492,7 @@ export class Supervisor extends EventTarget implements Service {
    * already started are stopped first.
    */
   start(): Promise<void> {
-    if (this.#stopped) {
+    if (this.#stopped || this.#stopping) {
       return Promise.reject(new Error(`Cannot start supervisor '${this.name}' as it is stopped`));
     }
     if (this.#started) return this.#started;
@@ -506,10 +542,12 @@ export class Supervisor extends EventTarget implements Service {
    * @returns What was stopped and what was abandoned. It never rejects.
    */
   stop(reason?: unknown): Promise<StopReport> {
-    return this.#stopping ??= new Promise<StopReport>((resolve) => {
-      this.#stopResolve = resolve;
-      this.#post(() => this.#stop(reason));
-    });
+    if (this.#stopping) return this.#stopping;
+    // The promise is kept before the stop is handled: an abort listener that
+    // calls stop() again while it is handled gets this same promise.
+    this.#stopping = new Promise<StopReport>((resolve) => this.#stopResolve = resolve);
+    this.#post(() => this.#stop(reason));
+    return this.#stopping;
   }
 
   /**
@@ -540,6 +578,7 @@ export class Supervisor extends EventTarget implements Service {
    */
   remove(name: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      this.#removing.set(name, (this.#removing.get(name) ?? 0) + 1);
       this.#post(() => this.#remove(name, resolve, reject));
     });
   }
@@ -592,10 +631,9 @@ export class Supervisor extends EventTarget implements Service {
         waitReady: child.options.waitReady !== false,
       });
       const sub = child.service;
-      if (child.sub) {
-        for (const nested of (sub as Supervisor).metrics()) {
-          result.push({ ...nested, name: `${child.name}/${nested.name}` });
-        }
+      const nested = child.sub && _ask(() => (sub as Supervisor).metrics(), undefined);
+      if (Array.isArray(nested)) {
+        for (const m of nested) result.push({ ...m, name: `${child.name}/${m.name}` });
       }
     }
     return result;
@@ -618,7 +656,7 @@ export class Supervisor extends EventTarget implements Service {
         restarts: child.restarts,
         ready: child.ready,
         ...(child.lastError ? { lastError: child.lastError.error } : {}),
-        ...(child.sub ? { children: (sub as Supervisor).status() } : {}),
+        ...(child.sub ? { children: _ask(() => (sub as Supervisor).status(), []) } : {}),
       });
     }
     return result;
@@ -720,11 +758,18 @@ export class Supervisor extends EventTarget implements Service {
    * arguments, so none is made unless it has to wait in the queue.
    */
   #deliver<A, B, C>(handle: (this: Supervisor, a: A, b: B, c: C) => void, a: A, b: B, c: C): void {
-    if (this.#busy) {
-      this.#queue.push(() => handle.call(this, a, b, c));
+    const box = this.#mailbox();
+    if (box.busy) {
+      if (box.direct !== this) {
+        box.queue.push(() => handle.call(this, a, b, c));
+        return;
+      }
+      // Its parent runs it: its run begins inside the parent's change.
+      box.direct = undefined;
+      handle.call(this, a, b, c);
       return;
     }
-    this.#busy = true;
+    box.busy = true;
     let failure: { error: unknown } | undefined;
     try {
       handle.call(this, a, b, c);
@@ -733,11 +778,11 @@ export class Supervisor extends EventTarget implements Service {
     }
     // A failure is a bug of this module: the queue is still drained, so the
     // supervisor keeps going, and the error surfaces to the caller after.
-    const queue = this.#queue;
-    if (this.#head < queue.length) {
-      while (this.#head < queue.length) {
-        const next = queue[this.#head]!;
-        queue[this.#head++] = undefined!;
+    const queue = box.queue;
+    if (box.head < queue.length) {
+      while (box.head < queue.length) {
+        const next = queue[box.head]!;
+        queue[box.head++] = undefined!;
         try {
           next();
         } catch (error) {
@@ -745,22 +790,42 @@ export class Supervisor extends EventTarget implements Service {
         }
       }
       queue.length = 0;
-      this.#head = 0;
+      box.head = 0;
     }
-    this.#busy = false;
+    box.busy = false;
     if (failure) throw failure.error;
   }
 
-  /** Runs `step` after the message being handled: at once when nothing is queued. */
+  /** The mailbox of its tree: its root's. */
+  #mailbox(): Mailbox {
+    const parent = this.#parent;
+    if (parent === undefined) return this.#box;
+    const box = _ask(() => parent.mailbox(), undefined);
+    return typeof box === "object" && box !== null && Array.isArray(box.queue) ? box : this.#box;
+  }
+
+  /**
+   * Runs `step` once the message being handled is done (its events fired),
+   * after the calls queued before it: the next part of a change that goes
+   * on (a group restart stopping its members, an escalation, the start going
+   * on to the next service) is a message of its own.
+   */
   #next(step: () => void): void {
-    if (this.#head < this.#queue.length) this.#queue.push(step);
-    else step();
+    this.#mailbox().queue.push(step);
   }
 
   // ─── Requests ───────────────────────────────────────────────────────────
 
   #add(child: Child): void {
     this.#reserved.delete(child.name);
+    const holder = this.#children.get(child.name);
+    if (holder) {
+      // Its name was being freed, but its service's run went live again
+      // meanwhile: it is registered once that service is forgotten.
+      (holder.removers ??= []).push(() => this.#post(() => this.#add(child)));
+      this.#reserved.add(child.name);
+      return;
+    }
     this.#children.set(child.name, child);
     if (!this.#live()) return;
     if (this.#startup) this.#startup.append(child);
@@ -768,6 +833,9 @@ export class Supervisor extends EventTarget implements Service {
   }
 
   #remove(name: string, resolve: () => void, reject: (error: unknown) => void): void {
+    const queued = this.#removing.get(name)!;
+    if (queued > 1) this.#removing.set(name, queued - 1);
+    else this.#removing.delete(name);
     const child = this.#children.get(name);
     if (!child) return reject(this.#unknown("remove", name));
     (child.removers ??= []).push(resolve);
@@ -797,6 +865,15 @@ export class Supervisor extends EventTarget implements Service {
     }
     if (this.#stopped) {
       return reject(new Error(`Cannot run supervisor '${this.name}' as it is stopped`));
+    }
+    const parent = this.#parent;
+    if (parent && !(signal && _ask(() => parent.gave(this.name, signal) === true, false))) {
+      return reject(
+        new Error(
+          `Cannot run supervisor '${this.name}' as it is a child of supervisor ` +
+            `'${_ask(() => parent.name, "?")}', which runs it`,
+        ),
+      );
     }
     const session: Session = {
       controller: new AbortController(),
@@ -945,10 +1022,16 @@ export class Supervisor extends EventTarget implements Service {
       const child = key as Child;
       if (this.#stillStopping(child)) {
         // A child supervisor was told this deadline, and its shutdown ends
-        // within a timer tick of it: one more tick, as long as it is under way.
-        this.#alarm.set(child, Date.now() + 1);
-        continue;
+        // within a timer tick of it per level below: one more tick, as long
+        // as it is under way, up to a bound.
+        const ticks = (this.#graces.get(child) ?? 0) + 1;
+        if (ticks <= _MAX_GRACE_TICKS) {
+          this.#graces.set(child, ticks);
+          this.#alarm.set(child, Date.now() + 1);
+          continue;
+        }
       }
+      this.#graces.delete(child);
       if (!this.#apply(child, "timeout")) continue;
       this.#shutdown?.done(child, true);
       this.#groups?.done(child);
@@ -987,6 +1070,8 @@ export class Supervisor extends EventTarget implements Service {
       timedOut: () => this.#lastReport?.timedOut ?? [],
       wants: (type) => this.#wants(type),
       emit: (event) => this.#emit(event),
+      mailbox: () => this.#mailbox(),
+      gave: (name, signal) => this.#children.get(name)?.controller?.signal === signal,
     };
   }
 
@@ -1019,10 +1104,13 @@ export class Supervisor extends EventTarget implements Service {
 
   #effects(child: Child, fx: number, input: Input, reason: unknown, until: number): void {
     if (fx & WAIT) {
-      this.#bound(child, Math.min(Date.now() + child.options.stopTimeout, until), true);
+      // A wait under way (remove() before the shutdown reached the service)
+      // only moves earlier: it never waits past its own stopTimeout.
+      this.#bound(child, Math.min(Date.now() + child.options.stopTimeout, until));
     }
     if (fx & UNWAIT) {
       this.#alarm.delete(child);
+      this.#graces.delete(child);
       // A shutdown's waits follow one another on one timer; it clears it at its end.
       if (!this.#shutdown) this.#alarm.idle();
     }
@@ -1047,8 +1135,10 @@ export class Supervisor extends EventTarget implements Service {
       this.#setTimer(child, child.delay);
     }
     if (fx & RESTART_NOW) {
-      if (!child.counted) child.restarts++;
-      child.counted = true;
+      // A service that never ran (restart() before start() reached it) is
+      // started, on the same zero-delay timer, but not restarted.
+      if (!child.counted && child.attempt > 0) child.restarts++;
+      child.counted = child.attempt > 0;
       child.delay = 0;
       this.#setTimer(child, 0);
     }
@@ -1061,7 +1151,7 @@ export class Supervisor extends EventTarget implements Service {
       const init = { attempt: child.attempt, outcome: this.#outcome };
       this.#emit(new ExitEvent(child.name, thrown ? { ...init, error: thrown.error } : init));
     }
-    if (fx & ANNOUNCE && this.#wants("restart")) {
+    if (fx & ANNOUNCE && child.attempt > 0 && this.#wants("restart")) {
       this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay: child.delay }));
     }
     if (fx & GIVEUP) {
@@ -1158,10 +1248,16 @@ export class Supervisor extends EventTarget implements Service {
         }),
     };
     let result: unknown;
+    // A child supervisor's run begins within this change, not after the
+    // calls its start listeners made.
+    const box = child.sub && this.#mailbox();
+    if (box) box.direct = child.service;
     try {
       result = child.service.run(controller.signal, context);
     } catch (error) {
       result = Promise.reject(error);
+    } finally {
+      if (box) box.direct = undefined;
     }
     let promise: Promise<unknown>;
     try {
@@ -1175,8 +1271,14 @@ export class Supervisor extends EventTarget implements Service {
       this.#deliver(this.#settle, child, undefined, undefined);
     const onRejected = child.onRejected ??= (error: unknown) =>
       this.#deliver(this.#settle, child, { error }, undefined);
-    // The intrinsic `then`: a run cannot swap it for its own.
-    Promise.prototype.then.call(promise, onFulfilled, onRejected);
+    try {
+      // The intrinsic `then`: a run cannot swap it for its own.
+      Promise.prototype.then.call(promise, onFulfilled, onRejected);
+    } catch (error) {
+      // It throws before it watches anything for a promise whose species is
+      // hostile: the run failed with that error.
+      Promise.prototype.then.call(Promise.reject(error), onFulfilled, onRejected);
+    }
   }
 
   #setTimer(child: Child, delay: number): void {
@@ -1224,15 +1326,16 @@ export class Supervisor extends EventTarget implements Service {
   }
 
   /**
-   * The wait for `child`'s aborted run ends by `until`: `fresh` sets it,
-   * otherwise it only moves earlier. A child supervisor running on that
-   * run's signal is told `until` as its shutdown's deadline.
+   * The wait for `child`'s aborted run ends by `until`, or earlier if it
+   * already must. A child supervisor running on that run's signal is told
+   * `until` as its shutdown's deadline.
    */
-  #bound(child: Child, until: number, fresh: boolean): void {
+  #bound(child: Child, until: number): void {
     const current = this.#alarm.get(child);
-    this.#alarm.set(child, fresh || current === undefined ? until : Math.min(current, until));
+    this.#alarm.set(child, current === undefined ? until : Math.min(current, until));
     const signal = child.controller?.signal;
-    if (child.sub && signal) child.sub.hurry(until, signal);
+    const link = child.sub;
+    if (link && signal) _ask(() => link.hurry(until, signal), undefined);
   }
 
   /**
@@ -1243,12 +1346,15 @@ export class Supervisor extends EventTarget implements Service {
    */
   #stillStopping(child: Child): boolean {
     const signal = child.controller?.signal;
-    return child.sub !== undefined && signal !== undefined && child.sub.runsOn(signal);
+    const link = child.sub;
+    return link !== undefined && signal !== undefined &&
+      _ask(() => link.runsOn(signal) === true, false);
   }
 
   #forget(child: Child): void {
     if (this.#children.get(child.name) === child) this.#children.delete(child.name);
-    if (child.sub) child.sub.parent = undefined;
+    const link = child.sub;
+    if (link) _ask(() => link.parent = undefined, undefined);
     const removers = child.removers;
     child.removers = undefined;
     for (const resolve of removers ?? []) resolve();
@@ -1262,7 +1368,8 @@ export class Supervisor extends EventTarget implements Service {
    */
   #wants(type: string): boolean {
     const parent = this.#parent;
-    return this.#listened.has(type) || (parent !== undefined && parent.wants(type));
+    return this.#listened.has(type) ||
+      (parent !== undefined && _ask(() => parent.wants(type) === true, false));
   }
 
   /** Dispatches an event here, then on the parent as `name/service`. */
@@ -1274,10 +1381,15 @@ export class Supervisor extends EventTarget implements Service {
       // throw here; an `EventTarget` that does must not derail a restart.
     }
     const parent = this.#parent;
-    if (parent) {
-      const forwarded = _withPrefix(event, `${this.name}/`);
-      if (forwarded) parent.emit(forwarded);
+    if (!parent) return;
+    let forwarded: Event | undefined;
+    try {
+      forwarded = _withPrefix(event, `${this.name}/`);
+    } catch {
+      // A listener redefined a field of the event with a getter that throws.
+      return;
     }
+    if (forwarded) _ask(() => parent.emit(forwarded), undefined);
   }
 
   #sharedOptions(policy: RestartPolicy | undefined): _ResolvedOptions {
