@@ -158,6 +158,14 @@ function _ask<T>(ask: () => T, otherwise: T): T {
   }
 }
 
+/** Effects before the events (they never come with `schedule`). */
+const _BEFORE = WAIT | UNWAIT | CANCEL | LIMIT | RESTART_NOW | TRIGGER | ESCALATE | FORGET |
+  STOPTIMEOUT;
+/** Events after `restart`, and the abort. */
+const _NOTIFY = GIVEUP | READY | ABORT;
+/** What follows the launch. */
+const _AFTER = RESOLVE | REJECT | PROCEED | FAIL;
+
 /** The most timer ticks a child supervisor shutting down is given past the deadline it was told. */
 const _MAX_GRACE_TICKS = 64;
 
@@ -1102,7 +1110,34 @@ export class Supervisor extends EventTarget implements Service {
     return next;
   }
 
+  /**
+   * Carries out a decision's effects in the order of their bits. The restart
+   * path (schedule, exit, restart, launch) is tested first; the others come
+   * in three groups, each in bit order, that never overlap it out of order.
+   */
   #effects(child: Child, fx: number, input: Input, reason: unknown, until: number): void {
+    if (fx & _BEFORE) this.#prepare(child, fx, until);
+    if (fx & SCHEDULE) {
+      child.delay = this.#delay(child);
+      child.restarts++;
+      child.counted = true;
+      this.#setTimer(child, child.delay);
+    }
+    if (fx & EXIT && this.#wants("exit")) {
+      const thrown = this.#thrown;
+      const init = { attempt: child.attempt, outcome: this.#outcome };
+      this.#emit(new ExitEvent(child.name, thrown ? { ...init, error: thrown.error } : init));
+    }
+    if (fx & ANNOUNCE && child.attempt > 0 && this.#wants("restart")) {
+      this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay: child.delay }));
+    }
+    if (fx & _NOTIFY) this.#notify(child, fx, reason);
+    if (fx & LAUNCH) this.#launch(child);
+    if (fx & _AFTER) this.#settleCalls(child, fx, input);
+  }
+
+  /** The effects before the events: waits, timers, the limit, groups, forgetting. */
+  #prepare(child: Child, fx: number, until: number): void {
     if (fx & WAIT) {
       // A wait under way (remove() before the shutdown reached the service)
       // only moves earlier: it never waits past its own stopTimeout.
@@ -1128,12 +1163,6 @@ export class Supervisor extends EventTarget implements Service {
       child.lastError = { error };
       child.giveups++;
     }
-    if (fx & SCHEDULE) {
-      child.delay = this.#delay(child);
-      child.restarts++;
-      child.counted = true;
-      this.#setTimer(child, child.delay);
-    }
     if (fx & RESTART_NOW) {
       // A service that never ran (restart() before start() reached it) is
       // started, on the same zero-delay timer, but not restarted.
@@ -1146,14 +1175,10 @@ export class Supervisor extends EventTarget implements Service {
     if (fx & ESCALATE) this.#next(() => this.#escalation(child));
     if (fx & FORGET) this.#forget(child);
     if (fx & STOPTIMEOUT) this.#emit(new StopTimeoutEvent(child.name, {}));
-    if (fx & EXIT && this.#wants("exit")) {
-      const thrown = this.#thrown;
-      const init = { attempt: child.attempt, outcome: this.#outcome };
-      this.#emit(new ExitEvent(child.name, thrown ? { ...init, error: thrown.error } : init));
-    }
-    if (fx & ANNOUNCE && child.attempt > 0 && this.#wants("restart")) {
-      this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay: child.delay }));
-    }
+  }
+
+  /** The events after `restart`, and the abort. */
+  #notify(child: Child, fx: number, reason: unknown): void {
     if (fx & GIVEUP) {
       this.#emit(
         new GiveupEvent(child.name, { error: child.lastError!.error as RestartLimitError }),
@@ -1167,16 +1192,19 @@ export class Supervisor extends EventTarget implements Service {
       const controller = child.controller!;
       if (!controller.signal.aborted) controller.abort(reason);
     }
-    if (fx & LAUNCH) this.#launch(child);
-    if (fx & (RESOLVE | REJECT)) {
-      const restarters = child.restarters;
+  }
+
+  /** What goes on after: `restart()` callers, and the start. */
+  #settleCalls(child: Child, fx: number, input: Input): void {
+    const restarters = child.restarters;
+    if (fx & (RESOLVE | REJECT) && restarters) {
       child.restarters = undefined;
       const why = input === "remove"
         ? "it was removed"
         : input === "timeout"
         ? "its run did not stop within its stopTimeout"
         : "the supervisor is stopping";
-      for (const { resolve, reject } of restarters ?? []) {
+      for (const { resolve, reject } of restarters) {
         if (fx & RESOLVE) resolve();
         else reject(new Error(`Cannot restart service '${child.name}' as ${why}`));
       }
