@@ -1345,9 +1345,12 @@ export class Supervisor extends EventTarget implements Service {
 
   /** Counts (once) and announces a group member's restart, `delay` from now. */
   #announce(child: Child, delay: number): void {
+    child.delay = delay;
+    // One that never ran (restart() before start() reached it) starts with
+    // its group, but is not restarted.
+    if (child.attempt === 0) return;
     if (!child.counted) child.restarts++;
     child.counted = true;
-    child.delay = delay;
     if (this.#wants("restart")) {
       this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay }));
     }

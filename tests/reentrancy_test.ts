@@ -9,7 +9,11 @@ import {
   EscalateError,
   healthHandler,
   RestartLimitError,
+  type RestartPolicy,
   type RunContext,
+  type Service,
+  type ServiceOptions,
+  type StopReport,
   Supervisor,
   toPrometheus,
 } from "../mod.ts";
@@ -1087,6 +1091,1016 @@ describe("Supervisor with listeners that throw (issue 9)", () => {
         "1010 start feeds/leaf#2",
       ]);
       assert.deepEqual(await root.stop(), { stopped: ["feeds"], timedOut: [] });
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+// ─── What a hostile review (D1–D14) and the model test (M1–M3) found ──────
+//
+// Each test replays one defect of the new core and fails on the core before
+// it was fixed; time is moved on by bounded steps, so a promise that would
+// never settle fails the test instead of hanging it.
+
+/**
+ * Moves time on, one timer at a time, until `promise` settles or `ms` more
+ * milliseconds have passed, and returns what it settled with, or `"pending"`.
+ */
+async function within<T>(time: FakeTime, promise: Promise<T>, ms: number): Promise<T | "pending"> {
+  const limit = time.now + ms;
+  let done = false;
+  promise.then(() => done = true, () => done = true);
+  await time.runMicrotasks();
+  while (!done && time.now < limit && await time.nextAsync());
+  await time.runMicrotasks();
+  return done ? await promise : "pending";
+}
+
+/** What `promise` settled with by now: `resolved`, `rejected: <message>`, or `pending`. */
+async function outcome(time: FakeTime, promise: Promise<unknown>): Promise<string> {
+  let result = "pending";
+  promise.then(
+    () => result = "resolved",
+    (error) => result = `rejected: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  await time.runMicrotasks();
+  return result;
+}
+
+describe("Supervisor.stop called again from an abort listener of the run it aborts (hostile review, D1)", () => {
+  it("returns the same promise, and the first stop() settles with the report", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      const log = recordEvents(supervisor);
+      const again: Promise<StopReport>[] = [];
+      supervisor.add("b", untilAborted);
+      // The last one added: stop() aborts its run first, while it is handled.
+      supervisor.add("a", (signal) => {
+        signal.addEventListener("abort", () => again.push(supervisor.stop()), { once: true });
+        return untilAborted(signal);
+      });
+      await supervisor.start();
+      await time.tickAsync(100);
+      const stopping = supervisor.stop();
+      assert.deepEqual(await within(time, stopping, 0), { stopped: ["a", "b"], timedOut: [] });
+      assert.equal(again.length, 1);
+      assert.equal(again[0], stopping);
+      assert.equal(supervisor.state, "stopped");
+      await supervisor.done;
+      assert.deepEqual(log, [
+        "0 start b#1",
+        "0 start a#1",
+        "100 exit a#1 stopped",
+        "100 exit b#1 stopped",
+      ]);
+      assert.deepEqual(supervisor.status().map((s) => [s.name, s.state, s.attempt]), [
+        ["b", "stopped", 1],
+        ["a", "stopped", 1],
+      ]);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("settles when a run of a child supervisor calls its root's stop() as it is aborted", () =>
+    withFakeTime(async (time) => {
+      const feeds = new Supervisor({ name: "feeds" });
+      const root = new Supervisor({ name: "root" });
+      const log = recordEvents(root);
+      feeds.add("leaf", (signal) => {
+        signal.addEventListener("abort", () => void root.stop(), { once: true });
+        return untilAborted(signal);
+      });
+      root.add(feeds);
+      await root.start();
+      assert.deepEqual(await within(time, root.stop(), 0), { stopped: ["feeds"], timedOut: [] });
+      assert.equal(root.state, "stopped");
+      assert.equal(feeds.state, "stopped");
+      assert.deepEqual(log, [
+        "0 start feeds#1",
+        "0 start feeds/leaf#1",
+        "0 ready feeds#1",
+        "0 exit feeds/leaf#1 stopped",
+        "0 exit feeds#1 stopped",
+      ]);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("lets Symbol.asyncDispose settle when the run calls stop() as it is aborted", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      supervisor.add("a", (signal) => {
+        signal.addEventListener("abort", () => void supervisor.stop(), { once: true });
+        return untilAborted(signal);
+      });
+      await supervisor.start();
+      assert.equal(await outcome(time, supervisor[Symbol.asyncDispose]()), "resolved");
+      assert.equal(supervisor.state, "stopped");
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor with a service object that carries the shared link key but is no supervisor (hostile review, D2)", () => {
+  /**
+   * A service object under the key every copy of the module shares, whose
+   * link answers as a child supervisor's would, except `runsOn`: it says a
+   * shutdown is always under way, or throws. `stopTimeout` comes from its
+   * `shutdownTimeout`, 100 ms.
+   */
+  function impostor(name: string, runsOn: () => boolean): Service {
+    const link = {
+      name,
+      shutdownTimeout: 100,
+      parent: undefined,
+      used: false,
+      hurry() {},
+      runsOn,
+      timedOut: () => [],
+      wants: () => false,
+      emit() {},
+    };
+    return { name, run: forever, [Symbol.for("@janus/supervisor.link")]: () => link } as Service;
+  }
+
+  it("bounds stop() when its link always says its shutdown is still under way", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ shutdownTimeout: 1000 });
+      const log = recordEvents(supervisor);
+      supervisor.add(impostor("x", () => true)).add("y", untilAborted);
+      await supervisor.start();
+      // 100 ms of stopTimeout, then at most 64 ticks of grace for a child supervisor.
+      const report = await within(time, supervisor.stop(), 1000);
+      assert.deepEqual(report, { stopped: ["y"], timedOut: ["x"] });
+      assert.equal(time.now, 164);
+      assert.deepEqual(log, [
+        "0 start x#1",
+        "0 start y#1",
+        "0 exit y#1 stopped",
+        "164 stoptimeout x",
+      ]);
+      assert.equal(supervisor.state, "stopped");
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("abandons it at its stopTimeout when its link throws", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ shutdownTimeout: 1000 });
+      const log = recordEvents(supervisor);
+      supervisor.add(impostor("x", () => {
+        throw new Error("not a supervisor");
+      })).add("y", untilAborted);
+      await supervisor.start();
+      const report = await within(time, supervisor.stop(), 1000);
+      assert.deepEqual(report, { stopped: ["y"], timedOut: ["x"] });
+      assert.equal(time.now, 100);
+      assert.deepEqual(log, [
+        "0 start x#1",
+        "0 start y#1",
+        "0 exit y#1 stopped",
+        "100 stoptimeout x",
+      ]);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("answers status(), metrics() and healthHandler() as for a supervisor with no children", () =>
+    withFakeTime(async () => {
+      const supervisor = new Supervisor();
+      supervisor.add(impostor("x", () => true)).add("y", untilAborted);
+      await supervisor.start();
+      assert.deepEqual(supervisor.status(), [
+        { name: "x", state: "running", attempt: 1, restarts: 0, ready: false, children: [] },
+        { name: "y", state: "running", attempt: 1, restarts: 0, ready: false },
+      ]);
+      assert.deepEqual(supervisor.metrics().map((m) => [m.name, m.state, m.up]), [
+        ["x", "running", true],
+        ["y", "running", true],
+      ]);
+      const health = healthHandler(supervisor)(new Request("http://localhost/healthz"));
+      assert.equal(health.status, 200);
+      const body = await health.json();
+      assert.deepEqual(body.services.map((s: { name: string }) => s.name), ["x", "y"]);
+      assert.match(toPrometheus(supervisor), /^janus_supervisor_service_up\{service="x"\} 1$/m);
+    }));
+});
+
+describe("Supervisor with a run whose promise's species throws when then() asks for it (hostile review, D3)", () => {
+  /**
+   * A pending promise whose `constructor` is `Promise` on its first read
+   * (so `Promise.resolve` returns it as it is) and, on the next, an object
+   * whose `Symbol.species` throws (so `then` throws before it watches it).
+   */
+  function speciesBomb(): Promise<void> {
+    const promise = new Promise<void>(() => {});
+    let reads = 0;
+    Object.defineProperty(promise, "constructor", {
+      get: () =>
+        ++reads === 1 ? Promise : {
+          [Symbol.species]: function () {
+            throw new Error("bomb");
+          },
+        },
+    });
+    return promise;
+  }
+
+  it("treats the run as failed, restarts it, and start() goes on to the next service", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ backoff: { jitter: 0 } });
+      const log = recordEvents(supervisor);
+      supervisor.add("a", speciesBomb).add("b", untilAborted);
+      let starting: Promise<void> | undefined;
+      assert.doesNotThrow(() => starting = supervisor.start());
+      assert.ok(starting);
+      assert.equal(await outcome(time, starting), "resolved");
+      assert.deepEqual(log, [
+        "0 start a#1",
+        "0 start b#1",
+        "0 exit a#1 failed",
+        "0 restart a#2 1000",
+      ]);
+      const [a, b] = supervisor.status();
+      assert.deepEqual([a?.state, a?.attempt, a?.restarts], ["backing_off", 1, 1]);
+      assert.equal((a?.lastError as Error).message, "bomb");
+      assert.deepEqual([b?.state, b?.attempt], ["running", 1]);
+      assert.deepEqual(await stopNow(time, supervisor), { stopped: ["b", "a"], timedOut: [] });
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("treats a restarted run the same, without the error escaping the restart timer", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ backoff: { jitter: 0 } });
+      const log = recordEvents(supervisor);
+      supervisor.add(
+        "a",
+        (_signal, { attempt }) => attempt === 1 ? Promise.reject(new Error("down")) : speciesBomb(),
+      );
+      await supervisor.start();
+      await time.tickAsync(0);
+      await time.tickAsync(1000); // the restart timer: run #2 begins in its callback
+      await time.tickAsync(0);
+      assert.deepEqual(log, [
+        "0 start a#1",
+        "0 exit a#1 failed",
+        "0 restart a#2 1000",
+        "1000 start a#2",
+        "1000 exit a#2 failed",
+        "1000 restart a#3 2000",
+      ]);
+      const [a] = supervisor.status();
+      assert.deepEqual([a?.state, a?.attempt, a?.restarts], ["backing_off", 2, 2]);
+      assert.equal((a?.lastError as Error).message, "bomb");
+      assert.equal(time.countTimers(), 1);
+      assert.deepEqual(await stopNow(time, supervisor), { stopped: ["a"], timedOut: [] });
+      assert.equal(time.now, 1000);
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor group restarts announce the restart after the exit that caused it (hostile review, D4)", () => {
+  it("fires exit, then restart, when the failed child is the last of a rest_for_one group", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({
+        strategy: "rest_for_one",
+        backoff: { initialDelay: 100, jitter: 0 },
+      });
+      const log = recordEvents(supervisor);
+      supervisor.add("a", untilAborted).add("b", failsAtOnce("down"));
+      await supervisor.start();
+      await time.tickAsync(0);
+      assert.deepEqual(log, [
+        "0 start a#1",
+        "0 start b#1",
+        "0 exit b#1 failed",
+        "0 restart b#2 100",
+      ]);
+      await time.tickAsync(100);
+      assert.deepEqual(log.slice(4), ["100 start b#2"]);
+      assert.deepEqual(supervisor.status().map((s) => [s.name, s.state, s.attempt, s.restarts]), [
+        ["a", "running", 1, 0],
+        ["b", "running", 2, 1],
+      ]);
+      assert.deepEqual(await supervisor.stop(), { stopped: ["b", "a"], timedOut: [] });
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("fires exit, then restart, when no sibling of a one_for_all group is still running", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({
+        strategy: "one_for_all",
+        backoff: { initialDelay: 100, jitter: 0 },
+      });
+      const log = recordEvents(supervisor);
+      supervisor.add("a", () => Promise.resolve(), { restartPolicy: "never" });
+      supervisor.add("b", failsAtOnce("down"));
+      await supervisor.start();
+      await time.tickAsync(0);
+      assert.deepEqual(log, [
+        "0 start a#1",
+        "0 start b#1",
+        "0 exit a#1 completed",
+        "0 exit b#1 failed",
+        "0 restart b#2 100",
+      ]);
+      await time.tickAsync(100);
+      assert.deepEqual(log.slice(5), ["100 start b#2"]);
+      assert.deepEqual(supervisor.status().map((s) => [s.name, s.state, s.attempt, s.restarts]), [
+        ["a", "completed", 1, 0],
+        ["b", "running", 2, 1],
+      ]);
+      assert.deepEqual(await supervisor.stop(), { stopped: ["b"], timedOut: [] });
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor with escalate: true fires escalate after the exit and giveup causing it (hostile review, D5)", () => {
+  it("fires exit, giveup, then escalate when its only service gives up", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ escalate: true, maxRestarts: 0 });
+      const log = recordEvents(supervisor);
+      supervisor.add("a", () => Promise.reject(new Error("down")));
+      await supervisor.start();
+      await time.tickAsync(0);
+      assert.deepEqual(log, ["0 start a#1", "0 exit a#1 failed", "0 giveup a", "0 escalate a"]);
+      assert.equal(supervisor.state, "failed");
+      await assert.rejects(supervisor.done, {
+        name: "RestartLimitError",
+        message: "Service 'a' gave up after 0 restarts",
+      });
+      assert.deepEqual(supervisor.status().map((s) => [s.state, s.attempt, s.restarts]), [
+        ["failed", 1, 0],
+      ]);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("fires exit, then escalate when its only service throws an EscalateError", () =>
+    withFakeTime(async (time) => {
+      const escalation = new EscalateError("disk full");
+      const supervisor = new Supervisor({ escalate: true });
+      const log = recordEvents(supervisor);
+      supervisor.add("a", () => Promise.reject(escalation));
+      await supervisor.start();
+      await time.tickAsync(0);
+      assert.deepEqual(log, ["0 start a#1", "0 exit a#1 failed", "0 escalate a"]);
+      assert.equal(supervisor.state, "failed");
+      await assert.rejects(supervisor.done, (error) => error === escalation);
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor.run called by hand on a supervisor that has a parent (hostile review, D6)", () => {
+  const refusal =
+    "Cannot run supervisor 'feeds' as it is a child of supervisor 'root', which runs it";
+
+  it("rejects before the parent starts and after it stopped, and the parent runs it as usual", () =>
+    withFakeTime(async (time) => {
+      const feeds = new Supervisor({ name: "feeds" });
+      feeds.add("leaf", untilAborted);
+      const root = new Supervisor({ name: "root" });
+      const log = recordEvents(root);
+      root.add(feeds);
+      const controller = new AbortController();
+      assert.equal(await outcome(time, feeds.run(controller.signal)), `rejected: ${refusal}`);
+      assert.equal(feeds.state, "idle");
+      await root.start();
+      await time.tickAsync(100);
+      assert.deepEqual(root.status(), [
+        {
+          name: "feeds",
+          state: "running",
+          attempt: 1,
+          restarts: 0,
+          ready: true,
+          children: [{ name: "leaf", state: "running", attempt: 1, restarts: 0, ready: false }],
+        },
+      ]);
+      assert.deepEqual(await root.stop(), { stopped: ["feeds"], timedOut: [] });
+      assert.equal(feeds.state, "stopped");
+      assert.equal(await outcome(time, feeds.run(controller.signal)), `rejected: ${refusal}`);
+      assert.equal(feeds.state, "stopped");
+      assert.deepEqual(log, [
+        "0 start feeds#1",
+        "0 start feeds/leaf#1",
+        "0 ready feeds#1",
+        "100 exit feeds/leaf#1 stopped",
+        "100 exit feeds#1 stopped",
+      ]);
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor calls on a child supervisor from its parent's listener (hostile review, D7)", () => {
+  it("defers child.restart() from the parent's start listener, which resolves as a moment later", () =>
+    withFakeTime(async (time) => {
+      const feeds = new Supervisor({ name: "feeds" });
+      feeds.add("leaf", untilAborted);
+      const root = new Supervisor({ name: "root" });
+      const log = recordEvents(root);
+      let restarting: Promise<void> | undefined;
+      root.addEventListener("start", (e) => {
+        if (e.service === "feeds") restarting = feeds.restart("leaf");
+      });
+      root.add(feeds);
+      await root.start();
+      assert.ok(restarting);
+      assert.equal(await settled(time, restarting), undefined);
+      assert.equal(time.now, 0);
+      assert.deepEqual(log, [
+        "0 start feeds#1",
+        "0 start feeds/leaf#1",
+        "0 ready feeds#1",
+        "0 exit feeds/leaf#1 stopped",
+        "0 restart feeds/leaf#2 0",
+        "0 start feeds/leaf#2",
+      ]);
+      assert.deepEqual(feeds.status(), [
+        { name: "leaf", state: "running", attempt: 2, restarts: 1, ready: false },
+      ]);
+      assert.deepEqual(await root.stop(), { stopped: ["feeds"], timedOut: [] });
+      assert.deepEqual(log.slice(6), ["0 exit feeds/leaf#2 stopped", "0 exit feeds#1 stopped"]);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("defers child.stop() from the parent's start listener: the child starts, then stops", () =>
+    withFakeTime(async (time) => {
+      const feeds = new Supervisor({ name: "feeds" });
+      feeds.add("leaf", untilAborted);
+      const root = new Supervisor({ name: "root", backoff: { jitter: 0 } });
+      const log = recordEvents(root);
+      let stopping: Promise<StopReport> | undefined;
+      root.addEventListener("start", (e) => {
+        if (e.service === "feeds") stopping = feeds.stop();
+      });
+      root.add(feeds).add("http", untilAborted);
+      await root.start();
+      assert.ok(stopping);
+      assert.deepEqual(await within(time, stopping, 0), { stopped: ["leaf"], timedOut: [] });
+      assert.equal(feeds.state, "stopped");
+      // Its run ended without its parent asking: completed, and not restarted.
+      assert.deepEqual(log, [
+        "0 start feeds#1",
+        "0 start feeds/leaf#1",
+        "0 start http#1",
+        "0 exit feeds/leaf#1 stopped",
+        "0 exit feeds#1 completed",
+      ]);
+      assert.deepEqual(root.status().map((s) => [s.name, s.state, s.attempt, s.restarts]), [
+        ["feeds", "completed", 1, 0],
+        ["http", "running", 1, 0],
+      ]);
+      assert.equal(time.countTimers(), 0);
+      assert.deepEqual(await root.stop(), { stopped: ["http"], timedOut: [] });
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor.stop with a child supervisor that is waiting to restart (hostile review, D8)", () => {
+  it("reports none of the paths an earlier shutdown of the child abandoned", () =>
+    withFakeTime(async (time) => {
+      const feeds = new Supervisor({ name: "feeds", escalate: true });
+      let settleSlow!: () => void;
+      feeds.add("slow", () => new Promise<void>((resolve) => settleSlow = resolve), {
+        stopTimeout: 100,
+      });
+      feeds.add("bad", rejectAfter(10, new EscalateError("boom")));
+      const root = new Supervisor({ name: "root", backoff: { initialDelay: 1000, jitter: 0 } });
+      const log = recordEvents(root);
+      root.add(feeds).add("http", untilAborted);
+      await root.start();
+      // feeds escalates at 10, abandons slow at 110, and waits 1000 ms to be restarted.
+      await time.advanceTo(500);
+      settleSlow(); // slow's abandoned run settles before the stop
+      await time.tickAsync(0);
+      const report = await within(time, root.stop(), 1000);
+      assert.deepEqual(report, { stopped: ["http", "feeds"], timedOut: [] });
+      assert.equal(time.now, 500);
+      assert.deepEqual(log, [
+        "0 start feeds#1",
+        "0 start feeds/slow#1",
+        "0 start feeds/bad#1",
+        "0 ready feeds#1",
+        "0 start http#1",
+        "10 exit feeds/bad#1 failed",
+        "110 stoptimeout feeds/slow",
+        "110 escalate feeds/bad",
+        "110 exit feeds#1 failed",
+        "110 restart feeds#2 1000",
+        "500 exit feeds/slow#1 stopped",
+        "500 exit http#1 stopped",
+      ]);
+      assert.deepEqual(root.status().map((s) => [s.name, s.state, s.attempt, s.restarts]), [
+        ["feeds", "stopped", 1, 1],
+        ["http", "stopped", 1, 0],
+      ]);
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor.stop while a remove() of the same service is pending (hostile review, D9)", () => {
+  it("abandons the service at its own stopTimeout, counted from remove()", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      const log = recordEvents(supervisor);
+      supervisor.add("stuck", forever, { stopTimeout: 5000 }).add("b", untilAborted);
+      await supervisor.start();
+      let removedAt = -1;
+      supervisor.remove("stuck").then(() => removedAt = time.now);
+      await time.tickAsync(4000);
+      let stoppedAt = -1;
+      const stopping = supervisor.stop();
+      stopping.then(() => stoppedAt = time.now);
+      const report = await within(time, stopping, 10_000);
+      assert.deepEqual(report, { stopped: ["b"], timedOut: ["stuck"] });
+      assert.deepEqual([removedAt, stoppedAt], [5000, 5000]);
+      assert.deepEqual(log, [
+        "0 start stuck#1",
+        "0 start b#1",
+        "4000 exit b#1 stopped",
+        "5000 stoptimeout stuck",
+      ]);
+      assert.deepEqual(supervisor.status().map((s) => [s.name, s.state]), [["b", "stopped"]]);
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor options whose getters answer differently when read again (hostile review, D10)", () => {
+  it("keeps the stopTimeout of add()'s options as it was checked", () =>
+    withFakeTime(async (time) => {
+      let reads = 0;
+      const options: ServiceOptions = {
+        get stopTimeout() {
+          return reads++ === 0 ? 100 : NaN;
+        },
+      };
+      const supervisor = new Supervisor({ shutdownTimeout: 1000 });
+      const log = recordEvents(supervisor);
+      supervisor.add("stuck", forever, options);
+      await supervisor.start();
+      const report = await within(time, supervisor.stop(), 5000);
+      assert.deepEqual(report, { stopped: [], timedOut: ["stuck"] });
+      assert.equal(time.now, 100);
+      assert.deepEqual(log, ["0 start stuck#1", "100 stoptimeout stuck"]);
+      assert.equal(reads, 1);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("keeps the supervisor's shutdownTimeout as it was checked", () =>
+    withFakeTime(async (time) => {
+      let reads = 0;
+      const supervisor = new Supervisor({
+        get shutdownTimeout() {
+          return reads++ === 0 ? 1000 : NaN;
+        },
+      });
+      const log = recordEvents(supervisor);
+      supervisor.add("stuck", forever, { stopTimeout: Infinity });
+      await supervisor.start();
+      const report = await within(time, supervisor.stop(), 5000);
+      assert.deepEqual(report, { stopped: [], timedOut: ["stuck"] });
+      assert.equal(time.now, 1000);
+      assert.deepEqual(log, ["0 start stuck#1", "1000 stoptimeout stuck"]);
+      assert.equal(reads, 1);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("keeps the waitReady of add()'s options as it was checked", () =>
+    withFakeTime(async (time) => {
+      let reads = 0;
+      const options: ServiceOptions = {
+        get waitReady() {
+          return reads++ === 0 ? 50 : NaN;
+        },
+      };
+      const supervisor = new Supervisor();
+      const log = recordEvents(supervisor);
+      supervisor.add("db", untilAborted, options).add("http", untilAborted);
+      let started = "pending";
+      supervisor.start().then(
+        () => started = `resolved at ${time.now}`,
+        (error) => started = `rejected at ${time.now}: ${error.message}`,
+      );
+      await time.advanceTo(100);
+      assert.equal(
+        started,
+        "rejected at 50: Cannot start supervisor 'supervisor' as service 'db' was not ready within 50 ms",
+      );
+      assert.deepEqual(log, ["0 start db#1", "50 exit db#1 stopped"]);
+      assert.deepEqual(supervisor.status().map((s) => [s.name, s.state, s.attempt]), [
+        ["db", "stopped", 1],
+        ["http", "stopped", 0],
+      ]);
+      assert.equal(reads, 1);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  for (const [first, later] of [["always", "never"], ["never", "always"]] as const) {
+    it(`keeps a service's own restartPolicy ${first} as it was checked when it later says ${later}`, () =>
+      withFakeTime(async (time) => {
+        let reads = 0;
+        const service: Service = {
+          name: "a",
+          get restartPolicy(): RestartPolicy {
+            return reads++ === 0 ? first : later;
+          },
+          run: () => Promise.reject(new Error("down")),
+        };
+        const supervisor = new Supervisor({ backoff: { jitter: 0 } });
+        const log = recordEvents(supervisor);
+        supervisor.add(service);
+        await supervisor.start();
+        await time.tickAsync(0);
+        assert.deepEqual(log, [
+          "0 start a#1",
+          "0 exit a#1 failed",
+          ...first === "always" ? ["0 restart a#2 1000"] : [],
+        ]);
+        assert.deepEqual(
+          supervisor.status().map((s) => [s.state, s.attempt, s.restarts]),
+          [first === "always" ? ["backing_off", 1, 1] : ["failed", 1, 0]],
+        );
+        assert.equal(reads, 1);
+        await supervisor.stop();
+        assert.equal(time.countTimers(), 0);
+      }));
+  }
+});
+
+describe("Supervisor group restarts that merge (hostile review, D11)", () => {
+  it("announces each member once, with the delay of the group that starts it", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ strategy: "rest_for_one", backoff: { jitter: 0 } });
+      const log = recordEvents(supervisor);
+      const failAt = (ms: number) => (signal: AbortSignal, { attempt }: RunContext) =>
+        attempt === 1 ? failAfter(ms, signal) : untilAborted(signal);
+      supervisor.add("a", failAt(10), { backoff: { initialDelay: 500 } });
+      supervisor.add("b", failAt(5), { backoff: { initialDelay: 100 } });
+      // Takes 20 ms to stop.
+      supervisor.add("c", (signal) =>
+        new Promise<void>((resolve) => {
+          signal.addEventListener("abort", () => setTimeout(resolve, 20), { once: true });
+        }));
+      await supervisor.start();
+      // b fails at 5 (group b, c: c stops by 25); a fails at 10 (group a, b, c takes b and c over).
+      await time.advanceTo(30);
+      assert.deepEqual(log, [
+        "0 start a#1",
+        "0 start b#1",
+        "0 start c#1",
+        "5 exit b#1 failed",
+        "10 exit a#1 failed",
+        "25 exit c#1 stopped",
+        "25 restart a#2 500",
+        "25 restart b#2 500",
+        "25 restart c#2 500",
+      ]);
+      assert.equal(time.countTimers(), 1); // the members start on one timer
+      await time.advanceTo(600);
+      assert.deepEqual(log.slice(9), ["525 start a#2", "525 start b#2", "525 start c#2"]);
+      assert.deepEqual(supervisor.status().map((s) => [s.name, s.state, s.attempt, s.restarts]), [
+        ["a", "running", 2, 1],
+        ["b", "running", 2, 1],
+        ["c", "running", 2, 1],
+      ]);
+      assert.deepEqual(await stopNow(time, supervisor), { stopped: ["c", "b", "a"], timedOut: [] });
+      assert.equal(time.now, 620);
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor.add from a listener, after calls queued ahead of it (hostile review, D12)", () => {
+  it("accepts the name of a backing-off service a queued remove() is about to forget", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ backoff: { jitter: 0 } });
+      const log = recordEvents(supervisor);
+      supervisor.add("a", () => Promise.reject(new Error("down")));
+      let removed: Promise<void> | undefined;
+      let added = "";
+      supervisor.addEventListener("restart", () => {
+        removed = supervisor.remove("a");
+        try {
+          supervisor.add("a", untilAborted);
+          added = "accepted";
+        } catch (error) {
+          added = (error as Error).message;
+        }
+      }, { once: true });
+      await supervisor.start();
+      await time.tickAsync(0);
+      assert.equal(added, "accepted");
+      assert.ok(removed);
+      assert.equal(await outcome(time, removed), "resolved");
+      // The old service is forgotten and its restart cancelled; the new one runs.
+      assert.deepEqual(log, [
+        "0 start a#1",
+        "0 exit a#1 failed",
+        "0 restart a#2 1000",
+        "0 start a#1",
+      ]);
+      assert.deepEqual(supervisor.status(), [
+        { name: "a", state: "running", attempt: 1, restarts: 0, ready: false },
+      ]);
+      assert.equal(time.countTimers(), 0);
+      await time.tickAsync(5000);
+      assert.equal(log.length, 4);
+      assert.deepEqual(await supervisor.stop(), { stopped: ["a"], timedOut: [] });
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("refuses add() after stop() called from the same listener", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      const log = recordEvents(supervisor);
+      supervisor.add("a", untilAborted);
+      let stopping: Promise<StopReport> | undefined;
+      let added = "";
+      supervisor.addEventListener("start", () => {
+        stopping = supervisor.stop();
+        try {
+          supervisor.add("late", untilAborted);
+          added = "accepted";
+        } catch (error) {
+          added = (error as Error).message;
+        }
+      }, { once: true });
+      await supervisor.start();
+      assert.equal(added, `Cannot add service "late" as the supervisor is stopped`);
+      assert.ok(stopping);
+      assert.deepEqual(await within(time, stopping, 0), { stopped: ["a"], timedOut: [] });
+      assert.deepEqual(log, ["0 start a#1", "0 exit a#1 stopped"]);
+      assert.deepEqual(supervisor.status().map((s) => [s.name, s.state]), [["a", "stopped"]]);
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor with a child supervisor whose listener plants a throwing getter on an event (hostile review, D13)", () => {
+  it("launches the child's services all the same, and the parent's start goes on", () =>
+    withFakeTime(async (time) => {
+      const feeds = new Supervisor({ name: "feeds" });
+      const runs: string[] = [];
+      const counted = (name: string) => (signal: AbortSignal) => {
+        runs.push(name);
+        return untilAborted(signal);
+      };
+      feeds.add("leaf", counted("leaf")).add("leaf2", counted("leaf2"));
+      feeds.addEventListener("start", (e) => {
+        Object.defineProperty(e, "attempt", {
+          get() {
+            throw new Error("gotcha");
+          },
+        });
+      });
+      const root = new Supervisor({ name: "root" });
+      const log = recordEvents(root);
+      root.add(feeds).add("http", untilAborted);
+      await root.start();
+      assert.deepEqual(runs, ["leaf", "leaf2"]);
+      assert.equal(feeds.state, "running");
+      // The start events the listener broke are not forwarded; nothing else changes.
+      assert.deepEqual(log, ["0 start feeds#1", "0 ready feeds#1", "0 start http#1"]);
+      assert.deepEqual(root.status(), [
+        {
+          name: "feeds",
+          state: "running",
+          attempt: 1,
+          restarts: 0,
+          ready: true,
+          children: [
+            { name: "leaf", state: "running", attempt: 1, restarts: 0, ready: false },
+            { name: "leaf2", state: "running", attempt: 1, restarts: 0, ready: false },
+          ],
+        },
+        { name: "http", state: "running", attempt: 1, restarts: 0, ready: false },
+      ]);
+      await time.tickAsync(10);
+      assert.deepEqual(await root.stop(), { stopped: ["http", "feeds"], timedOut: [] });
+      assert.deepEqual(log.slice(3), [
+        "10 exit http#1 stopped",
+        "10 exit feeds/leaf2#1 stopped",
+        "10 exit feeds/leaf#1 stopped",
+        "10 exit feeds#1 stopped",
+      ]);
+      assert.deepEqual(runs, ["leaf", "leaf2"]);
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor.restart during start() of a service that has not run yet (hostile review, D14)", () => {
+  it("starts it once, announces no restart and counts none", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      const log = recordEvents(supervisor);
+      supervisor.add("a", untilAborted).add("b", untilAborted);
+      let restarting: Promise<void> | undefined;
+      supervisor.addEventListener("start", (e) => {
+        if (e.service === "a") restarting = supervisor.restart("b");
+      }, { once: true });
+      await supervisor.start();
+      assert.ok(restarting);
+      assert.equal(await settled(time, restarting), undefined);
+      assert.equal(time.now, 0);
+      assert.deepEqual(log, ["0 start a#1", "0 start b#1"]);
+      assert.deepEqual(supervisor.status(), [
+        { name: "a", state: "running", attempt: 1, restarts: 0, ready: false },
+        { name: "b", state: "running", attempt: 1, restarts: 0, ready: false },
+      ]);
+      assert.deepEqual(supervisor.metrics().map((m) => [m.name, m.restarts]), [["a", 0], ["b", 0]]);
+      assert.deepEqual(await supervisor.stop(), { stopped: ["b", "a"], timedOut: [] });
+      assert.equal(time.countTimers(), 0);
+    }));
+  it("starts it with a one_for_all group that takes it in, announcing no restart for it", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({
+        strategy: "one_for_all",
+        backoff: { initialDelay: 10, jitter: 0 },
+      });
+      const log = recordEvents(supervisor);
+      let fail!: () => void;
+      let ready!: () => void;
+      supervisor.add("b", (_signal, context) =>
+        new Promise<void>((_, reject) => {
+          ready = context.ready;
+          fail = () => reject(new Error("b failed"));
+        }), { waitReady: true });
+      supervisor.add("a", untilAborted);
+      const started = supervisor.start();
+      await time.runMicrotasks();
+      // a has not run: started on a zero-delay timer, unannounced.
+      const restarting = supervisor.restart("a");
+      ready();
+      await started;
+      fail(); // before that timer fires: b's group takes a in
+      await time.runMicrotasks();
+      await time.tickAsync(20);
+      assert.equal(await settled(time, restarting), undefined);
+      assert.deepEqual(log, [
+        "0 start b#1",
+        "0 ready b#1",
+        "0 exit b#1 failed",
+        "0 restart b#2 10",
+        "10 start b#2",
+        "10 start a#1",
+      ]);
+      assert.deepEqual(supervisor.status().map((s) => [s.name, s.attempt, s.restarts]), [
+        ["b", 2, 1],
+        ["a", 1, 0],
+      ]);
+      // b's second run ignores its signal: abandoned at its stopTimeout.
+      assert.deepEqual(await settled(time, supervisor.stop()), {
+        stopped: ["a"],
+        timedOut: ["b"],
+      });
+    }));
+});
+
+describe("Supervisor.stop called re-entrantly, then add() or start() in the same dispatch (model test, M1)", () => {
+  it("makes add() throw in the run that begins after a start listener called stop()", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      const log = recordEvents(supervisor);
+      let stopping: Promise<StopReport> | undefined;
+      let added = "";
+      supervisor.addEventListener("start", () => stopping = supervisor.stop(), { once: true });
+      supervisor.add("a", (signal) => {
+        try {
+          supervisor.add("late", untilAborted);
+          added = "accepted";
+        } catch (error) {
+          added = (error as Error).message;
+        }
+        return untilAborted(signal);
+      });
+      await supervisor.start();
+      assert.equal(added, `Cannot add service "late" as the supervisor is stopped`);
+      assert.ok(stopping);
+      assert.deepEqual(await within(time, stopping, 0), { stopped: ["a"], timedOut: [] });
+      assert.deepEqual(log, ["0 start a#1", "0 exit a#1 stopped"]);
+      assert.deepEqual(supervisor.status().map((s) => [s.name, s.state]), [["a", "stopped"]]);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("makes add() throw in a later listener of the same event", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      const log = recordEvents(supervisor);
+      let added = "";
+      supervisor.addEventListener("start", () => void supervisor.stop(), { once: true });
+      supervisor.addEventListener("start", () => {
+        try {
+          supervisor.add("late", untilAborted);
+          added = "accepted";
+        } catch (error) {
+          added = (error as Error).message;
+        }
+      }, { once: true });
+      supervisor.add("a", untilAborted);
+      await supervisor.start();
+      assert.equal(added, `Cannot add service "late" as the supervisor is stopped`);
+      assert.deepEqual(await within(time, supervisor.stop(), 0), { stopped: ["a"], timedOut: [] });
+      assert.deepEqual(log, ["0 start a#1", "0 exit a#1 stopped"]);
+      assert.deepEqual(supervisor.status().map((s) => s.name), ["a"]);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("makes start() reject when called after it in the same listener", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor();
+      supervisor.add("a", untilAborted);
+      let again: Promise<void> | undefined;
+      supervisor.addEventListener("start", () => {
+        void supervisor.stop();
+        again = supervisor.start();
+        again.catch(() => {});
+      }, { once: true });
+      await supervisor.start();
+      assert.ok(again);
+      assert.equal(
+        await outcome(time, again),
+        "rejected: Cannot start supervisor 'supervisor' as it is stopped",
+      );
+      assert.deepEqual(await within(time, supervisor.stop(), 0), { stopped: ["a"], timedOut: [] });
+      assert.equal(time.countTimers(), 0);
+    }));
+});
+
+describe("Supervisor.start reaching a service restart() already ran early (model test, M2)", () => {
+  for (const moment of ["from a start listener", "after start() was called"]) {
+    it(`runs a one-shot restarted ${moment} once, while start() waits for a waitReady service`, () =>
+      withFakeTime(async (time) => {
+        const supervisor = new Supervisor({ backoff: { jitter: 0 } });
+        const log = recordEvents(supervisor);
+        let runs = 0;
+        supervisor.add("db", readyAfter(10), { waitReady: true });
+        supervisor.add("job", () => {
+          runs++;
+          return Promise.resolve();
+        }, { restartPolicy: "never" });
+        supervisor.add("http", untilAborted);
+        let restarting: Promise<void> | undefined;
+        if (moment === "from a start listener") {
+          supervisor.addEventListener("start", (e) => {
+            if (e.service === "db") restarting = supervisor.restart("job");
+          });
+        }
+        let startedAt = -1;
+        supervisor.start().then(() => startedAt = time.now);
+        if (moment === "after start() was called") restarting = supervisor.restart("job");
+        assert.ok(restarting);
+        assert.equal(await settled(time, restarting), undefined);
+        await time.advanceTo(20);
+        assert.equal(startedAt, 10);
+        assert.equal(runs, 1);
+        assert.deepEqual(log, [
+          "0 start db#1",
+          "0 start job#1",
+          "0 exit job#1 completed",
+          "10 ready db#1",
+          "10 start http#1",
+        ]);
+        assert.deepEqual(supervisor.status().map((s) => [s.name, s.state, s.attempt, s.restarts]), [
+          ["db", "running", 1, 0],
+          ["job", "completed", 1, 0],
+          ["http", "running", 1, 0],
+        ]);
+        assert.deepEqual(await supervisor.stop(), { stopped: ["http", "db"], timedOut: [] });
+        assert.equal(runs, 1);
+        assert.equal(time.countTimers(), 0);
+      }));
+  }
+});
+
+describe("Supervisor.stop of a tree while a child supervisor is being removed (model test, M3)", () => {
+  it("settles within shutdownTimeout plus one timer tick when the child's waits end past the deadline", () =>
+    withFakeTime(async (time) => {
+      // sub gets 6 ms to stop (its shutdownTimeout); its two services ignore their signal.
+      const sub = new Supervisor({ name: "sub", shutdownTimeout: 6 });
+      sub.add("s1", forever, { stopTimeout: 5 }).add("s2", forever, { stopTimeout: 5 });
+      const root = new Supervisor({ name: "root", shutdownTimeout: 8 });
+      const log = recordEvents(root);
+      // stop() waits for r, the last added, until its deadline at 8 ms, then for sub.
+      root.add(sub).add("r", forever, { stopTimeout: 8 });
+      await root.start();
+      let report: StopReport | undefined;
+      let stoppedAt = -1;
+      root.stop().then((r) => [report, stoppedAt] = [r, time.now]);
+      await time.advanceTo(4);
+      // remove() aborts sub's run at 4 ms: s2's own wait would end at 9, past root's deadline
+      // at 8, when root reaches sub and tells it that deadline, already due.
+      let removedAt = -1;
+      root.remove("sub").then(() => removedAt = time.now);
+      while (stoppedAt < 0 && time.now < 20 && await time.nextAsync());
+      await time.runMicrotasks();
+      assert.equal(stoppedAt, 9);
+      assert.deepEqual(report, { stopped: ["sub"], timedOut: ["r", "sub/s2", "sub/s1"] });
+      assert.equal(removedAt, 9);
+      assert.deepEqual(log, [
+        "0 start sub#1",
+        "0 start sub/s1#1",
+        "0 start sub/s2#1",
+        "0 ready sub#1",
+        "0 start r#1",
+        "8 stoptimeout r",
+        "9 stoptimeout sub/s2",
+        "9 stoptimeout sub/s1",
+        "9 exit sub#1 stopped",
+      ]);
+      assert.deepEqual(root.status().map((s) => [s.name, s.state]), [["r", "stopping"]]);
+      assert.equal(root.state, "stopped");
       assert.equal(time.countTimers(), 0);
     }));
 });
