@@ -176,6 +176,10 @@ function to(phase: Phase, fx: number, intent?: Intent): Transition {
   return { phase, intent, fx };
 }
 
+/** The restart path's two decisions, made once: a crash loop allocates none. */
+const BACK_OFF = Object.freeze(to("backing_off", SCHEDULE | EXIT | ANNOUNCE));
+const RELAUNCH = Object.freeze(to("running", LAUNCH | RESOLVE));
+
 /** The public state of a phase; `undefined` for a removed service. */
 export function publicState(phase: Phase): ServiceState | undefined {
   switch (phase) {
@@ -232,7 +236,7 @@ export function transition(
       return phase === "running" || phase === "claimed" ? to(phase, READY | proceed) : undefined;
 
     case "timer":
-      return phase === "backing_off" ? to("running", LAUNCH | RESOLVE) : undefined;
+      return phase === "backing_off" ? RELAUNCH : undefined;
 
     case "stop":
       if (phase === "running" || phase === "claimed") {
@@ -318,7 +322,7 @@ function settle(
         );
       }
       if (f.group) return to("grouped", TRIGGER | EXIT | ready);
-      return to("backing_off", SCHEDULE | EXIT | ANNOUNCE | ready);
+      return ready ? to("backing_off", SCHEDULE | EXIT | ANNOUNCE | ready) : BACK_OFF;
     }
     case "stopping":
       switch (intent) {

@@ -136,9 +136,56 @@ interface Session {
   readonly reject: (error: unknown) => void;
 }
 
-/** Calls a message made as a function. */
-function _call(message: () => void): void {
-  message();
+/**
+ * Handles the messages queued while one was handled, then frees the mailbox.
+ * A message that throws (a bug of this module) does not stop the others; the
+ * first error surfaces once all are handled.
+ */
+function _drain(box: Mailbox): void {
+  const queue = box.queue;
+  let failure: { error: unknown } | undefined;
+  while (box.head < queue.length) {
+    const next = queue[box.head]!;
+    queue[box.head++] = undefined!;
+    try {
+      next();
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  queue.length = 0;
+  box.head = 0;
+  box.busy = false;
+  if (failure) throw failure.error;
+}
+
+/**
+ * What a run learns from its supervisor. `ready` is made the first time it
+ * is asked for (a run that never calls it costs no function), and works
+ * when taken out of the context (`{ ready }`).
+ */
+class _RunContext implements RunContext {
+  readonly attempt: number;
+  readonly #onReady: (child: Child, controller: AbortController) => void;
+  readonly #child: Child;
+  readonly #controller: AbortController;
+  #ready: (() => void) | undefined;
+
+  constructor(
+    attempt: number,
+    onReady: (child: Child, controller: AbortController) => void,
+    child: Child,
+    controller: AbortController,
+  ) {
+    this.attempt = attempt;
+    this.#onReady = onReady;
+    this.#child = child;
+    this.#controller = controller;
+  }
+
+  get ready(): () => void {
+    return this.#ready ??= () => this.#onReady(this.#child, this.#controller);
+  }
 }
 
 /** An abort reason the supervisor gives on its own: says why, and stays an `AbortError`. */
@@ -163,8 +210,6 @@ const _BEFORE = WAIT | UNWAIT | CANCEL | LIMIT | RESTART_NOW | TRIGGER | ESCALAT
   STOPTIMEOUT;
 /** Events after `restart`, and the abort. */
 const _NOTIFY = GIVEUP | READY | ABORT;
-/** What follows the launch. */
-const _AFTER = RESOLVE | REJECT | PROCEED | FAIL;
 
 /** The most timer ticks a child supervisor shutting down is given past the deadline it was told. */
 const _MAX_GRACE_TICKS = 64;
@@ -758,55 +803,29 @@ export class Supervisor extends EventTarget implements Service {
    * queued before.
    */
   #post(message: () => void): void {
-    this.#deliver(_call, message, undefined, undefined);
-  }
-
-  /**
-   * {@linkcode #post} for the restart path: the message is `handle` with its
-   * arguments, so none is made unless it has to wait in the queue.
-   */
-  #deliver<A, B, C>(handle: (this: Supervisor, a: A, b: B, c: C) => void, a: A, b: B, c: C): void {
     const box = this.#mailbox();
     if (box.busy) {
       if (box.direct !== this) {
-        box.queue.push(() => handle.call(this, a, b, c));
+        box.queue.push(message);
         return;
       }
       // Its parent runs it: its run begins inside the parent's change.
       box.direct = undefined;
-      handle.call(this, a, b, c);
+      message();
       return;
     }
     box.busy = true;
-    let failure: { error: unknown } | undefined;
     try {
-      handle.call(this, a, b, c);
-    } catch (error) {
-      failure = { error };
+      message();
+    } finally {
+      if (box.head < box.queue.length) _drain(box);
+      else box.busy = false;
     }
-    // A failure is a bug of this module: the queue is still drained, so the
-    // supervisor keeps going, and the error surfaces to the caller after.
-    const queue = box.queue;
-    if (box.head < queue.length) {
-      while (box.head < queue.length) {
-        const next = queue[box.head]!;
-        queue[box.head++] = undefined!;
-        try {
-          next();
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-      queue.length = 0;
-      box.head = 0;
-    }
-    box.busy = false;
-    if (failure) throw failure.error;
   }
 
   /** The mailbox of its tree: its root's. */
   #mailbox(): Mailbox {
-    const parent = this.#parent;
+    const parent = this.#link?.parent;
     if (parent === undefined) return this.#box;
     const box = _ask(() => parent.mailbox(), undefined);
     return typeof box === "object" && box !== null && Array.isArray(box.queue) ? box : this.#box;
@@ -1133,7 +1152,9 @@ export class Supervisor extends EventTarget implements Service {
     }
     if (fx & _NOTIFY) this.#notify(child, fx, reason);
     if (fx & LAUNCH) this.#launch(child);
-    if (fx & _AFTER) this.#settleCalls(child, fx, input);
+    if (fx & (PROCEED | FAIL) || (fx & (RESOLVE | REJECT) && child.restarters)) {
+      this.#settleCalls(child, fx, input);
+    }
   }
 
   /** The effects before the events: waits, timers, the limit, groups, forgetting. */
@@ -1268,13 +1289,7 @@ export class Supervisor extends EventTarget implements Service {
     child.counted = false;
     child.startedAt = Date.now();
     if (this.#wants("start")) this.#emit(new StartEvent(child.name, { attempt }));
-    const context: RunContext = {
-      attempt,
-      ready: () =>
-        this.#post(() => {
-          if (child.controller === controller && !child.ready) this.#apply(child, "ready");
-        }),
-    };
+    const context = new _RunContext(attempt, this.#onReady, child, controller);
     let result: unknown;
     // A child supervisor's run begins within this change, not after the
     // calls its start listeners made.
@@ -1294,11 +1309,8 @@ export class Supervisor extends EventTarget implements Service {
     } catch (error) {
       promise = Promise.reject(error);
     }
-    // Made once per service: a crash loop makes no new handlers per run.
-    const onFulfilled = child.onFulfilled ??= () =>
-      this.#deliver(this.#settle, child, undefined, undefined);
-    const onRejected = child.onRejected ??= (error: unknown) =>
-      this.#deliver(this.#settle, child, { error }, undefined);
+    const onFulfilled = child.onFulfilled ?? this.#watch(child);
+    const onRejected = child.onRejected!;
     try {
       // The intrinsic `then`: a run cannot swap it for its own.
       Promise.prototype.then.call(promise, onFulfilled, onRejected);
@@ -1309,11 +1321,74 @@ export class Supervisor extends EventTarget implements Service {
     }
   }
 
+  /** `ready()` of a run: handled as a message, for the run it was given to only. */
+  readonly #onReady = (child: Child, controller: AbortController): void =>
+    this.#post(() => {
+      if (child.controller === controller && !child.ready) this.#apply(child, "ready");
+    });
+
+  /**
+   * Makes the handlers that watch a service's runs, once per service: a
+   * crash loop makes none per run. When nothing else is being handled they
+   * handle the run's settling at once, without a message made for it.
+   */
+  #watch(child: Child): () => void {
+    child.onRejected = (error: unknown) => {
+      const box = this.#mailbox();
+      if (box.busy) return this.#later(child, { error });
+      box.busy = true;
+      try {
+        this.#settle(child, { error });
+      } finally {
+        if (box.head < box.queue.length) _drain(box);
+        else box.busy = false;
+      }
+    };
+    return child.onFulfilled = () => {
+      const box = this.#mailbox();
+      if (box.busy) return this.#later(child, undefined);
+      box.busy = true;
+      try {
+        this.#settle(child, undefined);
+      } finally {
+        if (box.head < box.queue.length) _drain(box);
+        else box.busy = false;
+      }
+    };
+  }
+
   #setTimer(child: Child, delay: number): void {
-    // Made once per service; what fires is the timer then pending.
-    const onTimer = child.onTimer ??= () =>
-      this.#deliver(this.#fire, child, child.timer, undefined);
-    child.timer = setTimeout(onTimer, Math.trunc(delay));
+    child.timer = setTimeout(child.onTimer ?? this.#whenTimer(child), Math.trunc(delay));
+  }
+
+  /** Makes what a service's restart timers call, once per service; it fires the timer then pending. */
+  #whenTimer(child: Child): () => void {
+    return child.onTimer = () => {
+      const timer = child.timer;
+      const box = this.#mailbox();
+      if (box.busy) return this.#later(child, undefined, timer);
+      box.busy = true;
+      try {
+        this.#fire(child, timer);
+      } finally {
+        if (box.head < box.queue.length) _drain(box);
+        else box.busy = false;
+      }
+    };
+  }
+
+  /**
+   * Queues a run's settling (or, with `timer`, a restart timer firing) while
+   * another message is handled. A method of its own, so that the handlers of
+   * the restart path capture nothing and allocate no context when they run.
+   */
+  #later(
+    child: Child,
+    thrown: { readonly error: unknown } | undefined,
+    timer?: ReturnType<typeof setTimeout>,
+  ): void {
+    if (timer === undefined) this.#post(() => this.#settle(child, thrown));
+    else this.#post(() => this.#fire(child, timer));
   }
 
   /** A restart timer fired: the next run begins, here, inside its callback. */
