@@ -21,6 +21,23 @@ export interface Child {
   attempt: number;
   /** Restarts made or scheduled. */
   restarts: number;
+  ready: boolean;
+  /** The live run's controller, until the run settles (abandoned or not). */
+  controller: AbortController | undefined;
+  startedAt: number;
+  /** What watches its runs' promises, made at its first run. */
+  onFulfilled: (() => void) | undefined;
+  onRejected: ((error: unknown) => void) | undefined;
+  /** What it gathers once a run ended or a call asked for it: none for a service that only runs. */
+  past: Past | undefined;
+}
+
+/**
+ * What a service gathers once it has a history: a run that ended, or a
+ * `remove()` or `restart()` call. Made on first use, so that a service that
+ * only runs costs none of it.
+ */
+export interface Past {
   /** Whether the restart now pending was counted (and announced). */
   counted: boolean;
   /** Restarts since the backoff was last reset: the n of the formula. */
@@ -28,10 +45,6 @@ export interface Child {
   /** The times of recent restarts; made at the first restart. */
   window: _RestartWindow | undefined;
   lastError: { readonly error: unknown } | undefined;
-  ready: boolean;
-  /** The live run's controller, until the run settles (abandoned or not). */
-  controller: AbortController | undefined;
-  startedAt: number;
   /** The pending restart's timer. */
   timer: ReturnType<typeof setTimeout> | undefined;
   /** The delay of the restart last scheduled, for its `restart` event. */
@@ -45,11 +58,27 @@ export interface Child {
   restarters: { resolve(): void; reject(error: Error): void }[] | undefined;
   /** `remove()` calls waiting for the service to be forgotten. */
   removers: (() => void)[] | undefined;
-  /** What watches its runs' promises, made at its first run. */
-  onFulfilled: (() => void) | undefined;
-  onRejected: ((error: unknown) => void) | undefined;
   /** What its restart timers call, made at its first restart. */
   onTimer: (() => void) | undefined;
+}
+
+/** The history of `child`, made when first needed. */
+export function pastOf(child: Child): Past {
+  return child.past ??= {
+    counted: false,
+    step: 0,
+    window: undefined,
+    lastError: undefined,
+    timer: undefined,
+    delay: 0,
+    failures: 0,
+    completions: 0,
+    giveups: 0,
+    lastExitAt: undefined,
+    restarters: undefined,
+    removers: undefined,
+    onTimer: undefined,
+  };
 }
 
 /** What the startup, the shutdown and the group restarts use of their supervisor. */

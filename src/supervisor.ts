@@ -1,5 +1,5 @@
 import { Alarm } from "./_alarm.ts";
-import type { Child, Host } from "./_child.ts";
+import { type Child, type Host, type Past, pastOf } from "./_child.ts";
 import { LINK, type Link, linkOf, type Mailbox } from "./_link.ts";
 import { Groups } from "./_group.ts";
 import {
@@ -505,24 +505,12 @@ export class Supervisor extends EventTarget implements Service {
       intent: undefined,
       attempt: 0,
       restarts: 0,
-      counted: false,
-      step: 0,
-      window: undefined,
-      lastError: undefined,
       ready: false,
       controller: undefined,
       startedAt: 0,
-      timer: undefined,
-      delay: 0,
-      failures: 0,
-      completions: 0,
-      giveups: 0,
-      lastExitAt: undefined,
-      restarters: undefined,
-      removers: undefined,
       onFulfilled: undefined,
       onRejected: undefined,
-      onTimer: undefined,
+      past: undefined,
     };
     if (sub) _ask(() => sub.parent = this.#link_(), undefined);
     this.#reserved.add(name);
@@ -674,12 +662,12 @@ export class Supervisor extends EventTarget implements Service {
         name: child.name,
         state: publicState(child.phase)!,
         restarts: child.restarts,
-        failures: child.failures,
-        completions: child.completions,
-        giveups: child.giveups,
+        failures: child.past?.failures ?? 0,
+        completions: child.past?.completions ?? 0,
+        giveups: child.past?.giveups ?? 0,
         up,
         uptime: up ? now - child.startedAt : 0,
-        ...(child.lastExitAt === undefined ? {} : { lastExitAt: child.lastExitAt }),
+        ...(child.past?.lastExitAt === undefined ? {} : { lastExitAt: child.past.lastExitAt }),
         ready: child.ready,
         waitReady: child.options.waitReady !== false,
       });
@@ -708,7 +696,7 @@ export class Supervisor extends EventTarget implements Service {
         attempt: child.attempt,
         restarts: child.restarts,
         ready: child.ready,
-        ...(child.lastError ? { lastError: child.lastError.error } : {}),
+        ...(child.past?.lastError ? { lastError: child.past.lastError.error } : {}),
         ...(child.sub ? { children: _ask(() => (sub as Supervisor).status(), []) } : {}),
       });
     }
@@ -849,7 +837,7 @@ export class Supervisor extends EventTarget implements Service {
     if (holder) {
       // Its name was being freed, but its service's run went live again
       // meanwhile: it is registered once that service is forgotten.
-      (holder.removers ??= []).push(() => this.#post(() => this.#add(child)));
+      (pastOf(holder).removers ??= []).push(() => this.#post(() => this.#add(child)));
       this.#reserved.add(child.name);
       return;
     }
@@ -865,7 +853,7 @@ export class Supervisor extends EventTarget implements Service {
     else this.#removing.delete(name);
     const child = this.#children.get(name);
     if (!child) return reject(this.#unknown("remove", name));
-    (child.removers ??= []).push(resolve);
+    (pastOf(child).removers ??= []).push(resolve);
     this.#apply(child, "remove", _abortReason(`Service '${name}' was removed`));
   }
 
@@ -877,7 +865,7 @@ export class Supervisor extends EventTarget implements Service {
     if (child.phase === "stopping" && child.intent === "remove") {
       return cannot("it is being removed");
     }
-    (child.restarters ??= []).push({ resolve, reject });
+    (pastOf(child).restarters ??= []).push({ resolve, reject });
     this.#apply(child, "restart", _abortReason(`Service '${name}' is being restarted`));
   }
 
@@ -920,8 +908,11 @@ export class Supervisor extends EventTarget implements Service {
     this.#session = session;
     this.#state = "starting";
     for (const child of this.#children.values()) {
-      child.step = 0;
-      child.window?.clear();
+      const past = child.past;
+      if (past) {
+        past.step = 0;
+        past.window?.clear();
+      }
     }
     if (signal) {
       if (signal.aborted) return this.#end(signal.reason, false);
@@ -1032,7 +1023,7 @@ export class Supervisor extends EventTarget implements Service {
   #escalation(child: Child): void {
     const session = this.#session;
     if (!session || session.controller.signal.aborted) return;
-    session.escalation = { service: child.name, error: child.lastError?.error };
+    session.escalation = { service: child.name, error: child.past?.lastError?.error };
     this.#end(
       _abortReason(`Supervisor '${this.name}' is escalating: '${child.name}' failed`),
       true,
@@ -1137,10 +1128,11 @@ export class Supervisor extends EventTarget implements Service {
   #effects(child: Child, fx: number, input: Input, reason: unknown, until: number): void {
     if (fx & _BEFORE) this.#prepare(child, fx, until);
     if (fx & SCHEDULE) {
-      child.delay = this.#delay(child);
+      const past = child.past!;
+      past.delay = this.#delay(child, past);
       child.restarts++;
-      child.counted = true;
-      this.#setTimer(child, child.delay);
+      past.counted = true;
+      this.#setTimer(child, past, past.delay);
     }
     if (fx & EXIT && this.#wants("exit")) {
       const thrown = this.#thrown;
@@ -1148,11 +1140,12 @@ export class Supervisor extends EventTarget implements Service {
       this.#emit(new ExitEvent(child.name, thrown ? { ...init, error: thrown.error } : init));
     }
     if (fx & ANNOUNCE && child.attempt > 0 && this.#wants("restart")) {
-      this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay: child.delay }));
+      const delay = child.past!.delay;
+      this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay }));
     }
     if (fx & _NOTIFY) this.#notify(child, fx, reason);
     if (fx & LAUNCH) this.#launch(child);
-    if (fx & (PROCEED | FAIL) || (fx & (RESOLVE | REJECT) && child.restarters)) {
+    if (fx & (PROCEED | FAIL) || (fx & (RESOLVE | REJECT) && child.past?.restarters)) {
       this.#settleCalls(child, fx, input);
     }
   }
@@ -1170,9 +1163,10 @@ export class Supervisor extends EventTarget implements Service {
       // A shutdown's waits follow one another on one timer; it clears it at its end.
       if (!this.#shutdown) this.#alarm.idle();
     }
-    if (fx & CANCEL && child.timer !== undefined) {
-      clearTimeout(child.timer);
-      child.timer = undefined;
+    const past = child.past;
+    if (fx & CANCEL && past?.timer !== undefined) {
+      clearTimeout(past.timer);
+      past.timer = undefined;
     }
     if (fx & LIMIT) {
       const thrown = this.#thrown;
@@ -1181,18 +1175,20 @@ export class Supervisor extends EventTarget implements Service {
         child.restarts,
         thrown && { cause: thrown.error },
       );
-      child.lastError = { error };
-      child.giveups++;
+      const past = pastOf(child);
+      past.lastError = { error };
+      past.giveups++;
     }
     if (fx & RESTART_NOW) {
       // A service that never ran (restart() before start() reached it) is
       // started, on the same zero-delay timer, but not restarted.
-      if (!child.counted && child.attempt > 0) child.restarts++;
-      child.counted = child.attempt > 0;
-      child.delay = 0;
-      this.#setTimer(child, 0);
+      const past = pastOf(child);
+      if (!past.counted && child.attempt > 0) child.restarts++;
+      past.counted = child.attempt > 0;
+      past.delay = 0;
+      this.#setTimer(child, past, 0);
     }
-    if (fx & TRIGGER) this.#groups!.trigger(child, this.#delay(child));
+    if (fx & TRIGGER) this.#groups!.trigger(child, this.#delay(child, child.past!));
     if (fx & ESCALATE) this.#next(() => this.#escalation(child));
     if (fx & FORGET) this.#forget(child);
     if (fx & STOPTIMEOUT) this.#emit(new StopTimeoutEvent(child.name, {}));
@@ -1202,7 +1198,7 @@ export class Supervisor extends EventTarget implements Service {
   #notify(child: Child, fx: number, reason: unknown): void {
     if (fx & GIVEUP) {
       this.#emit(
-        new GiveupEvent(child.name, { error: child.lastError!.error as RestartLimitError }),
+        new GiveupEvent(child.name, { error: child.past!.lastError!.error as RestartLimitError }),
       );
     }
     if (fx & READY) {
@@ -1217,9 +1213,10 @@ export class Supervisor extends EventTarget implements Service {
 
   /** What goes on after: `restart()` callers, and the start. */
   #settleCalls(child: Child, fx: number, input: Input): void {
-    const restarters = child.restarters;
+    const past = child.past;
+    const restarters = past?.restarters;
     if (fx & (RESOLVE | REJECT) && restarters) {
-      child.restarters = undefined;
+      past!.restarters = undefined;
       const why = input === "remove"
         ? "it was removed"
         : input === "timeout"
@@ -1245,7 +1242,8 @@ export class Supervisor extends EventTarget implements Service {
     child.controller = undefined;
     child.ready = false;
     const now = Date.now();
-    child.lastExitAt = now;
+    const past = pastOf(child);
+    past.lastExitAt = now;
     const options = child.options;
     const policy = options.restartPolicy;
     const facts = this.#facts;
@@ -1254,10 +1252,10 @@ export class Supervisor extends EventTarget implements Service {
     if (!controller.signal.aborted) {
       outcome = thrown ? "failed" : "completed";
       if (thrown) {
-        child.lastError = thrown;
-        child.failures++;
+        past.lastError = thrown;
+        past.failures++;
       } else {
-        child.completions++;
+        past.completions++;
       }
       facts.outcome = outcome;
       facts.restart = (policy === "always" || (policy === "on_failure" && thrown !== undefined)) &&
@@ -1268,7 +1266,7 @@ export class Supervisor extends EventTarget implements Service {
       facts.live = this.#live();
       facts.group = this.#groups !== undefined;
       facts.admitted = facts.restart && facts.live &&
-        (child.window ??= new _RestartWindow(options.maxRestarts, options.restartWindow))
+        (past.window ??= new _RestartWindow(options.maxRestarts, options.restartWindow))
           .allows(now);
     }
     this.#outcome = outcome;
@@ -1286,7 +1284,7 @@ export class Supervisor extends EventTarget implements Service {
     const attempt = ++child.attempt;
     child.controller = controller;
     child.ready = false;
-    child.counted = false;
+    if (child.past) child.past.counted = false;
     child.startedAt = Date.now();
     if (this.#wants("start")) this.#emit(new StartEvent(child.name, { attempt }));
     const context = new _RunContext(attempt, this.#onReady, child, controller);
@@ -1357,14 +1355,14 @@ export class Supervisor extends EventTarget implements Service {
     };
   }
 
-  #setTimer(child: Child, delay: number): void {
-    child.timer = setTimeout(child.onTimer ?? this.#whenTimer(child), Math.trunc(delay));
+  #setTimer(child: Child, past: Past, delay: number): void {
+    past.timer = setTimeout(past.onTimer ?? this.#whenTimer(child, past), Math.trunc(delay));
   }
 
   /** Makes what a service's restart timers call, once per service; it fires the timer then pending. */
-  #whenTimer(child: Child): () => void {
-    return child.onTimer = () => {
-      const timer = child.timer;
+  #whenTimer(child: Child, past: Past): () => void {
+    return past.onTimer = () => {
+      const timer = past.timer;
       const box = this.#mailbox();
       if (box.busy) return this.#later(child, undefined, timer);
       box.busy = true;
@@ -1394,8 +1392,9 @@ export class Supervisor extends EventTarget implements Service {
   /** A restart timer fired: the next run begins, here, inside its callback. */
   #fire(child: Child, timer: unknown): void {
     // A timer that fired while a message was handled may be cleared since.
-    if (timer === undefined || child.timer !== timer) return;
-    child.timer = undefined;
+    const past = child.past!;
+    if (timer === undefined || past.timer !== timer) return;
+    past.timer = undefined;
     this.#apply(child, "timer");
   }
 
@@ -1404,28 +1403,29 @@ export class Supervisor extends EventTarget implements Service {
    * records it against the restart limit, resets the backoff after a long
    * run, and draws the jitter (a `random` that throws counts as no jitter).
    */
-  #delay(child: Child): number {
-    const now = child.lastExitAt!;
+  #delay(child: Child, past: Past): number {
+    const now = past.lastExitAt!;
     const options = child.options;
-    child.window?.record(now);
-    if (now - child.startedAt >= options.resetAfter) child.step = 0;
+    past.window?.record(now);
+    if (now - child.startedAt >= options.resetAfter) past.step = 0;
     let random = 0;
     try {
       random = this.#random();
     } catch {
       // No jitter.
     }
-    return _backoffDelay(child.step++, options, random);
+    return _backoffDelay(past.step++, options, random);
   }
 
   /** Counts (once) and announces a group member's restart, `delay` from now. */
   #announce(child: Child, delay: number): void {
-    child.delay = delay;
+    const past = pastOf(child);
+    past.delay = delay;
     // One that never ran (restart() before start() reached it) starts with
     // its group, but is not restarted.
     if (child.attempt === 0) return;
-    if (!child.counted) child.restarts++;
-    child.counted = true;
+    if (!past.counted) child.restarts++;
+    past.counted = true;
     if (this.#wants("restart")) {
       this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay }));
     }
@@ -1461,8 +1461,9 @@ export class Supervisor extends EventTarget implements Service {
     if (this.#children.get(child.name) === child) this.#children.delete(child.name);
     const link = child.sub;
     if (link) _ask(() => link.parent = undefined, undefined);
-    const removers = child.removers;
-    child.removers = undefined;
+    const past = child.past;
+    const removers = past?.removers;
+    if (past) past.removers = undefined;
     for (const resolve of removers ?? []) resolve();
   }
 
