@@ -1336,7 +1336,7 @@ export class Supervisor extends EventTarget implements Service {
    */
   #watch(child: Child): () => void {
     child.onRejected = (error: unknown) => {
-      const box = this.#mailbox();
+      const box = this.#link === undefined ? this.#box : this.#mailbox();
       if (box.busy) return this.#later(child, { error });
       box.busy = true;
       try {
@@ -1347,7 +1347,7 @@ export class Supervisor extends EventTarget implements Service {
       }
     };
     return child.onFulfilled = () => {
-      const box = this.#mailbox();
+      const box = this.#link === undefined ? this.#box : this.#mailbox();
       if (box.busy) return this.#later(child, undefined);
       box.busy = true;
       try {
@@ -1367,7 +1367,7 @@ export class Supervisor extends EventTarget implements Service {
   #whenTimer(child: Child, past: Past): () => void {
     return past.onTimer = () => {
       const timer = past.timer;
-      const box = this.#mailbox();
+      const box = this.#link === undefined ? this.#box : this.#mailbox();
       if (box.busy) return this.#later(child, undefined, timer);
       box.busy = true;
       try {
@@ -1478,6 +1478,7 @@ export class Supervisor extends EventTarget implements Service {
    * nobody listens to are not built: a crash loop pays nothing for them.
    */
   #wants(type: string): boolean {
+    if (this.#listened.size === 0 && this.#link === undefined) return false;
     const parent = this.#parent;
     return this.#listened.has(type) ||
       (parent !== undefined && _ask(() => parent.wants(type) === true, false));
