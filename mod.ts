@@ -41,7 +41,13 @@
 export { Supervisor } from "./src/supervisor.ts";
 export type { ServiceState, ServiceStatus, StopReport, SupervisorState } from "./src/supervisor.ts";
 export type { RestartPolicy, RunContext, Service } from "./src/service.ts";
-export type { BackoffOptions, ServiceOptions, Strategy, SupervisorOptions } from "./src/options.ts";
+export type {
+  BackoffOptions,
+  ServiceOptions,
+  StopOrder,
+  Strategy,
+  SupervisorOptions,
+} from "./src/options.ts";
 export { DoNotRestartError, EscalateError, RestartLimitError } from "./src/errors.ts";
 export { type ServiceMetrics, toPrometheus } from "./src/metrics.ts";
 export { healthHandler } from "./src/health.ts";

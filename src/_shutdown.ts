@@ -17,10 +17,11 @@ export interface StopReport {
 
 /**
  * One shutdown of a supervisor's children: one at a time in reverse order of
- * adding (OTP's order), each run awaited up to its `stopTimeout`, all within
- * the deadline. At the deadline the children not yet reached are aborted
- * together and given one timer tick. A child supervisor is not timed here:
- * it is told the deadline and honours it itself.
+ * adding (OTP's order), or all together (OTP's `simple_one_for_one`, suture),
+ * each run awaited up to its `stopTimeout`, all within the deadline. At the
+ * deadline the children not yet reached are aborted together and given one
+ * timer tick. A child supervisor is told the deadline and ends its own
+ * shutdown by then.
  */
 export class Shutdown {
   readonly #host: Host;
@@ -36,7 +37,9 @@ export class Shutdown {
   #deadline: number;
   /** The next child to stop; past the deadline, the first of the late ones. */
   #index = 0;
-  /** Whether the children from `#index` on were stopped together (late). */
+  /** Whether the children are stopped together, from the start or from the deadline on. */
+  readonly #parallel: boolean;
+  /** Whether the children from `#index` on were stopped together. */
   #late = false;
   /** Runs stopped together and not yet at rest, with their places. */
   readonly #pending = new Map<Child, number>();
@@ -48,6 +51,7 @@ export class Shutdown {
    * @param deadline When the shutdown must end (`Date.now()` time).
    * @param reason The abort reason of each run.
    * @param lateReason The abort reason of the runs reached at the deadline.
+   * @param parallel Stop them all together instead of one at a time.
    * @param done Told the report once every child is at rest or abandoned.
    */
   constructor(
@@ -56,6 +60,7 @@ export class Shutdown {
     deadline: number,
     reason: unknown,
     lateReason: unknown,
+    parallel: boolean,
     done: (report: StopReport) => void,
   ) {
     this.#host = host;
@@ -65,11 +70,13 @@ export class Shutdown {
     this.#deadline = deadline;
     this.#reason = reason;
     this.#lateReason = lateReason;
+    this.#parallel = parallel;
     this.#done = done;
   }
 
   /** Stops the next child, or, past the deadline, every child left. */
   next(): void {
+    if (this.#parallel && !this.#late) return this.#stopTogether(this.#reason, this.#deadline);
     const children = this.#children;
     while (!this.#late && this.#index < children.length) {
       const child = children[this.#index]!;
@@ -121,9 +128,16 @@ export class Shutdown {
 
   /** At the deadline: the children left are aborted together and get one timer tick. */
   #stopLate(): void {
+    this.#stopTogether(this.#lateReason, Date.now());
+  }
+
+  /**
+   * Stops every child from `#index` on together: each aborted with `reason`
+   * and awaited up to its `stopTimeout`, and no later than `until`.
+   */
+  #stopTogether(reason: unknown, until: number): void {
     this.#late = true;
     const children = this.#children;
-    const now = Date.now();
     for (let i = this.#index; i < children.length; i++) {
       const child = children[i]!;
       if (!isLive(child.phase)) {
@@ -132,9 +146,9 @@ export class Shutdown {
       }
       this.#pending.set(child, i);
     }
-    // Aborted once every late one is known: an abort runs user code.
+    // Aborted once every one is known: an abort runs user code.
     for (const child of [...this.#pending.keys()]) {
-      if (this.#pending.has(child)) this.#host.apply(child, "stop", this.#lateReason, now);
+      if (this.#pending.has(child)) this.#host.apply(child, "stop", reason, until);
     }
     if (this.#pending.size === 0) this.#finish();
   }

@@ -182,12 +182,29 @@ export interface SupervisorOptions extends ServiceOptions {
    */
   shutdownTimeout?: number;
   /**
+   * How a shutdown stops the children: `"reverse"` one at a time in reverse
+   * order of adding, each awaited before the next is aborted (OTP's order,
+   * for services that depend on those added before them); `"together"` all
+   * at once, each awaited up to its own `stopTimeout` (OTP's
+   * `simple_one_for_one`, suture), for a pool of independent services that
+   * must stop within the deadline however many there are.
+   *
+   * @default {"reverse"}
+   */
+  stopOrder?: StopOrder;
+  /**
    * The source of randomness for jitter: returns a number in [0, 1).
    *
    * @default {Math.random}
    */
   random?: () => number;
 }
+
+/**
+ * How a shutdown stops a supervisor's children: one at a time in reverse
+ * order of adding, or all together.
+ */
+export type StopOrder = "reverse" | "together";
 
 /** Every option of one service, resolved. */
 export interface _ResolvedOptions {
@@ -222,6 +239,7 @@ export const _DEFAULTS = Object.freeze(
     strategy: "one_for_one",
     escalate: false,
     shutdownTimeout: 30_000,
+    stopOrder: "reverse",
   } as const,
 );
 
@@ -280,6 +298,7 @@ const SUPERVISOR_KEYS: readonly string[] = [
   "strategy",
   "escalate",
   "shutdownTimeout",
+  "stopOrder",
   "random",
 ];
 const BACKOFF_KEYS: readonly string[] = ["initialDelay", "maxDelay", "multiplier", "jitter"];
@@ -426,6 +445,9 @@ export function _validateOptions(
     _invalid(where, "escalate", "a boolean", o.escalate, "type");
   }
   number(where, "shutdownTimeout", o.shutdownTimeout, timeout, timeoutText);
+  if (o.stopOrder !== undefined && o.stopOrder !== "reverse" && o.stopOrder !== "together") {
+    _invalid(where, "stopOrder", `one of "reverse", "together"`, o.stopOrder, "range");
+  }
 }
 
 /**

@@ -279,6 +279,7 @@ export class Supervisor extends EventTarget implements Service {
   readonly #options: SupervisorOptions;
   readonly #escalate: boolean;
   readonly #shutdownTimeout: number;
+  readonly #stopTogether: boolean;
   readonly #random: () => number;
   readonly #children = new Map<string, Child>();
   /** Names of services whose `add` waits in the mailbox. */
@@ -350,6 +351,7 @@ export class Supervisor extends EventTarget implements Service {
     const strategy = options.strategy ?? _DEFAULTS.strategy;
     this.#escalate = options.escalate ?? _DEFAULTS.escalate;
     this.#shutdownTimeout = options.shutdownTimeout ?? _DEFAULTS.shutdownTimeout;
+    this.#stopTogether = (options.stopOrder ?? _DEFAULTS.stopOrder) === "together";
     this.#random = options.random ?? (() => Math.random());
     this.#alarm = new Alarm((keys) => this.#post(() => this.#due(keys)));
     this.#host = {
@@ -996,6 +998,7 @@ export class Supervisor extends EventTarget implements Service {
       deadline,
       reason,
       lateReason,
+      this.#stopTogether,
       (report) => this.#finish(session, report),
     );
     this.#shutdown.next();

@@ -9,6 +9,7 @@ import {
   DoNotRestartError,
   type RestartPolicy,
   type Service,
+  type StopOrder,
   type StopReport,
   type Strategy,
   Supervisor,
@@ -272,10 +273,26 @@ describe("Supervisor properties", () => {
           ),
           fc.integer({ min: 0, max: 30_000 }),
           fc.integer({ min: 1, max: 10_000 }),
-          async (strategy, specs, nested, actions, stopAt, shutdownTimeout) => {
+          fc.constantFrom<StopOrder>("reverse", "together"),
+          fc.constantFrom<StopOrder>("reverse", "together"),
+          async (
+            strategy,
+            specs,
+            nested,
+            actions,
+            stopAt,
+            shutdownTimeout,
+            rootOrder,
+            subOrder,
+          ) => {
             await withFakeTime(async (time) => {
               const timers = new Set<unknown>();
-              const root = new Supervisor({ name: "root", strategy, shutdownTimeout });
+              const root = new Supervisor({
+                name: "root",
+                strategy,
+                shutdownTimeout,
+                stopOrder: rootOrder,
+              });
               const log = record(root);
               const maxDelay = new Map<string, number>();
               specs.forEach((spec, i) => {
@@ -286,6 +303,7 @@ describe("Supervisor properties", () => {
               if (nested) {
                 const child = new Supervisor({
                   name: "sub",
+                  stopOrder: subOrder,
                   strategy: nested.strategy,
                   escalate: nested.escalate,
                   shutdownTimeout: Math.max(1, Math.floor(shutdownTimeout / 2)),

@@ -258,6 +258,87 @@ describe("Supervisor.stop", () => {
   });
 });
 
+describe("Supervisor.stop with stopOrder 'together'", () => {
+  it("aborts every child at once and reports them in reverse order of adding", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ stopOrder: "together", shutdownTimeout: 1000 });
+      const log = recordEvents(supervisor);
+      supervisor.add("a", slowToStop(log, "a", 30));
+      supervisor.add("b", slowToStop(log, "b", 10));
+      supervisor.add("c", forever, { stopTimeout: 50 });
+      supervisor.add("d", untilAborted);
+      await supervisor.start();
+      await time.tickAsync(100);
+      let report: unknown;
+      let settledAt = -1;
+      supervisor.stop().then((r) => {
+        report = r;
+        settledAt = Date.now();
+      });
+      while (report === undefined && await time.nextAsync());
+      // Each awaited up to its own stopTimeout: the shutdown takes as long as the slowest.
+      assert.deepEqual(report, { stopped: ["d", "b", "a"], timedOut: ["c"] });
+      assert.equal(settledAt, 150);
+      assert.deepEqual(log.filter((l) => !l.includes(" start ")), [
+        "100 exit d#1 stopped",
+        "100 abort b",
+        "100 abort a",
+        "110 exit b#1 stopped",
+        "130 exit a#1 stopped",
+        "150 stoptimeout c",
+      ]);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("stops within shutdownTimeout, abandoning the runs still pending then", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ stopOrder: "together", shutdownTimeout: 40 });
+      const log = recordEvents(supervisor);
+      supervisor.add("quick", slowToStop(log, "quick", 10));
+      supervisor.add("slow", slowToStop(log, "slow", 100));
+      await supervisor.start();
+      let report: unknown;
+      supervisor.stop().then((r) => report = r);
+      while (report === undefined && await time.nextAsync());
+      assert.deepEqual(report, { stopped: ["quick"], timedOut: ["slow"] });
+      assert.equal(time.now, 40);
+    }));
+
+  it("mixes an ordered root with a pool stopped together under it", () =>
+    withFakeTime(async (time) => {
+      const order: string[] = [];
+      const pool = new Supervisor({ name: "pool", stopOrder: "together" });
+      for (const name of ["w1", "w2", "w3"]) pool.add(name, slowToStop(order, name, 20));
+      const root = new Supervisor({ name: "root" });
+      root.add("db", slowToStop(order, "db", 10)).add(pool).add(
+        "http",
+        slowToStop(order, "http", 10),
+      );
+      await root.start();
+      let report: unknown;
+      root.stop().then((r) => report = r);
+      while (report === undefined && await time.nextAsync());
+      assert.deepEqual(report, { stopped: ["http", "pool", "db"], timedOut: [] });
+      // http, then the whole pool at once, then db: 10 + 20 + 10 ms.
+      assert.deepEqual(order, [
+        "0 abort http",
+        "10 abort w3",
+        "10 abort w2",
+        "10 abort w1",
+        "30 abort db",
+      ]);
+      assert.equal(time.now, 40);
+    }));
+
+  it("refuses an unknown stopOrder, naming it", () => {
+    assert.throws(() => new Supervisor({ stopOrder: "parallel" as "together" }), {
+      name: "RangeError",
+      message: `Cannot create supervisor as 'stopOrder' must be one of "reverse", "together": ` +
+        `current value is "parallel"`,
+    });
+  });
+});
+
 describe("Supervisor.start", () => {
   it("starts services in the order they were added, and again does nothing", () =>
     withFakeTime(async () => {
