@@ -48,7 +48,12 @@ export type {
   Strategy,
   SupervisorOptions,
 } from "./src/options.ts";
-export { DoNotRestartError, EscalateError, RestartLimitError } from "./src/errors.ts";
+export {
+  DoNotRestartError,
+  EscalateError,
+  RestartIntensityError,
+  RestartLimitError,
+} from "./src/errors.ts";
 export { type ServiceMetrics, toPrometheus } from "./src/metrics.ts";
 export { healthHandler } from "./src/health.ts";
 export {

@@ -100,6 +100,12 @@ export interface Host {
   bound(child: Child, until: number): void;
   /** Runs `step` once the current change is done, after the calls queued before it. */
   next(step: () => void): void;
+  /**
+   * Records `count` restarts against the supervisor's intensity; `false`
+   * (and the supervisor fails, `trigger`'s error its cause) when they would
+   * exceed it.
+   */
+  admit(count: number, trigger: Child): boolean;
   /** Whether calls made by user code wait in the mailbox. */
   queued(): boolean;
 }

@@ -132,6 +132,9 @@ export class Groups {
       }
     }
     if (starting.length === 0) return;
+    // Each member restarted counts against the supervisor's intensity; past
+    // it, no member restarts and the supervisor fails.
+    if (!this.#host.admit(starting.length, group.trigger)) return;
     group.timer = setTimeout(
       () => this.#post(() => this.#release(group)),
       Math.trunc(group.delay),

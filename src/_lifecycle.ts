@@ -88,6 +88,8 @@ export interface Facts {
   group: boolean;
   /** `settle`: the policy is `never`, so its group does not restart it. */
   never: boolean;
+  /** `settle`: a restart now would exceed the supervisor's intensity (one-for-one). */
+  intense: boolean;
   /** `start()` is waiting for this service to be ready. */
   awaited: boolean;
 }
@@ -138,6 +140,8 @@ export const REJECT = 1 << 17;
 export const PROCEED = 1 << 18;
 /** `start()` fails: the service failed before it was ready. */
 export const FAIL = 1 << 19;
+/** Fail the supervisor: its intensity is exceeded (after this change). */
+export const INTENSITY = 1 << 20;
 
 /** The effects by name, for tests and for reading a decision. */
 export const Fx = /* @__PURE__ */ Object.freeze({
@@ -161,6 +165,7 @@ export const Fx = /* @__PURE__ */ Object.freeze({
   reject: REJECT,
   proceed: PROCEED,
   fail: FAIL,
+  intensity: INTENSITY,
 });
 
 /** What the table decides. */
@@ -321,6 +326,8 @@ function settle(
           LIMIT | (f.escalate ? ESCALATE : 0) | EXIT | GIVEUP | ready,
         );
       }
+      // The supervisor's children, together, restart too often: it fails.
+      if (f.intense) return to("failed", INTENSITY | EXIT | ready);
       if (f.group) return to("grouped", TRIGGER | EXIT | ready);
       return ready ? to("backing_off", SCHEDULE | EXIT | ANNOUNCE | ready) : BACK_OFF;
     }

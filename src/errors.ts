@@ -112,3 +112,54 @@ export class EscalateError extends Error {
     this.name = "EscalateError";
   }
 }
+
+/**
+ * The error a supervisor fails with when its children, together, restart more
+ * than its `intensity` allows within its `period` (OTP's restart intensity):
+ * it stops every child and fails, so the level above decides, whatever its
+ * `escalate` option says. Its `cause` is the error of the run whose restart
+ * crossed the limit.
+ *
+ * @example A pool whose upstream died
+ * ```ts
+ * import { RestartIntensityError, Supervisor } from "@janus/supervisor";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new Supervisor({ intensity: 3, period: 1000, backoff: { initialDelay: 1 } });
+ * for (const name of ["a", "b", "c", "d"]) {
+ *   pool.add(name, () => Promise.reject(new Error("upstream gone")));
+ * }
+ * await pool.start();
+ * const error = await pool.done.catch((error) => error);
+ * assert.ok(error instanceof RestartIntensityError);
+ * assert.equal(error.message, "Supervisor 'supervisor' restarted its children more than 3 times in 1000 ms");
+ * ```
+ */
+export class RestartIntensityError extends Error {
+  /** The name of the supervisor that failed. */
+  readonly supervisor: string;
+  /** Its `intensity`: the restarts it allows within `period`. */
+  readonly intensity: number;
+  /** Its `period`, in milliseconds. */
+  readonly period: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param supervisor The name of the supervisor.
+   * @param intensity The restarts it allows within `period`.
+   * @param period The window, in milliseconds.
+   * @param options `cause`: the error of the run whose restart crossed it.
+   */
+  constructor(supervisor: string, intensity: number, period: number, options?: ErrorOptions) {
+    super(
+      `Supervisor '${supervisor}' restarted its children more than ${intensity} ` +
+        `time${intensity === 1 ? "" : "s"} in ${period} ms`,
+      options,
+    );
+    this.name = "RestartIntensityError";
+    this.supervisor = supervisor;
+    this.intensity = intensity;
+    this.period = period;
+  }
+}

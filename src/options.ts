@@ -182,6 +182,24 @@ export interface SupervisorOptions extends ServiceOptions {
    */
   shutdownTimeout?: number;
   /**
+   * The most restarts of its children, all together, within `period` (OTP's
+   * restart intensity): the restart that would exceed it is not made; the
+   * supervisor stops every child and fails with a
+   * {@linkcode RestartIntensityError}, so the level above decides, whatever
+   * `escalate` says. Every restart its policy makes counts, each member of a
+   * group restart included; `restart(name)` does not. `Infinity` never
+   * fails.
+   *
+   * @default {Infinity}
+   */
+  intensity?: number;
+  /**
+   * The sliding window, in milliseconds, over which `intensity` counts.
+   *
+   * @default {5000}
+   */
+  period?: number;
+  /**
    * How a shutdown stops the children: `"reverse"` one at a time in reverse
    * order of adding, each awaited before the next is aborted (OTP's order,
    * for services that depend on those added before them); `"together"` all
@@ -240,6 +258,8 @@ export const _DEFAULTS = Object.freeze(
     escalate: false,
     shutdownTimeout: 30_000,
     stopOrder: "reverse",
+    intensity: Infinity,
+    period: 5000,
   } as const,
 );
 
@@ -299,6 +319,8 @@ const SUPERVISOR_KEYS: readonly string[] = [
   "escalate",
   "shutdownTimeout",
   "stopOrder",
+  "intensity",
+  "period",
   "random",
 ];
 const BACKOFF_KEYS: readonly string[] = ["initialDelay", "maxDelay", "multiplier", "jitter"];
@@ -445,6 +467,14 @@ export function _validateOptions(
     _invalid(where, "escalate", "a boolean", o.escalate, "type");
   }
   number(where, "shutdownTimeout", o.shutdownTimeout, timeout, timeoutText);
+  number(
+    where,
+    "intensity",
+    o.intensity,
+    (n) => n === Infinity || (Number.isInteger(n) && n >= 0),
+    "a non-negative integer or Infinity",
+  );
+  number(where, "period", o.period, (n) => n > 0 && n < Infinity, "a positive number");
   if (o.stopOrder !== undefined && o.stopOrder !== "reverse" && o.stopOrder !== "together") {
     _invalid(where, "stopOrder", `one of "reverse", "together"`, o.stopOrder, "range");
   }

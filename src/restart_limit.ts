@@ -5,14 +5,16 @@
  * bounded however long a service keeps restarting.
  */
 export class _RestartWindow {
-  readonly #maxRestarts: number;
-  readonly #window: number;
+  /** The most restarts within `window`. */
+  readonly maxRestarts: number;
+  /** The window, in milliseconds. */
+  readonly window: number;
   /** Times of the restarts still inside the window, oldest first. */
   readonly #times: number[] = [];
 
   constructor(maxRestarts: number, window: number) {
-    this.#maxRestarts = maxRestarts;
-    this.#window = window;
+    this.maxRestarts = maxRestarts;
+    this.window = window;
   }
 
   /**
@@ -28,15 +30,22 @@ export class _RestartWindow {
 
   /** Whether a restart at time `now` would be within the limit; records nothing. */
   allows(now: number): boolean {
-    if (this.#maxRestarts === Infinity) return true;
+    if (this.maxRestarts === Infinity) return true;
     const times = this.#times;
-    while (times.length > 0 && now - times[0]! >= this.#window) times.shift();
-    return times.length < this.#maxRestarts;
+    while (times.length > 0 && now - times[0]! >= this.window) times.shift();
+    return times.length < this.maxRestarts;
+  }
+
+  /** How many restarts at time `now` would still be within the limit. */
+  room(now: number): number {
+    if (this.maxRestarts === Infinity) return Infinity;
+    this.allows(now);
+    return this.maxRestarts - this.#times.length;
   }
 
   /** Records a restart at time `now` (after {@linkcode allows} said yes). */
   record(now: number): void {
-    if (this.#maxRestarts !== Infinity) this.#times.push(now);
+    if (this.maxRestarts !== Infinity) this.#times.push(now);
   }
 
   /** Forgets every recorded restart. */

@@ -13,6 +13,7 @@ import {
   FORGET,
   GIVEUP,
   type Input,
+  INTENSITY,
   isLive,
   LAUNCH,
   LIMIT,
@@ -32,7 +33,12 @@ import {
 import { Shutdown, type StopReport } from "./_shutdown.ts";
 import { Startup } from "./_startup.ts";
 import { _backoffDelay } from "./backoff.ts";
-import { DoNotRestartError, EscalateError, RestartLimitError } from "./errors.ts";
+import {
+  DoNotRestartError,
+  EscalateError,
+  RestartIntensityError,
+  RestartLimitError,
+} from "./errors.ts";
 import {
   _withPrefix,
   EscalateEvent,
@@ -206,8 +212,8 @@ function _ask<T>(ask: () => T, otherwise: T): T {
 }
 
 /** Effects before the events (they never come with `schedule`). */
-const _BEFORE = WAIT | UNWAIT | CANCEL | LIMIT | RESTART_NOW | TRIGGER | ESCALATE | FORGET |
-  STOPTIMEOUT;
+const _BEFORE = WAIT | UNWAIT | CANCEL | LIMIT | RESTART_NOW | TRIGGER | ESCALATE | INTENSITY |
+  FORGET | STOPTIMEOUT;
 /** Events after `restart`, and the abort. */
 const _NOTIFY = GIVEUP | READY | ABORT;
 
@@ -280,6 +286,8 @@ export class Supervisor extends EventTarget implements Service {
   readonly #escalate: boolean;
   readonly #shutdownTimeout: number;
   readonly #stopTogether: boolean;
+  /** The restarts of all the children within `period`; none when `intensity` is Infinity. */
+  readonly #intensity: _RestartWindow | undefined;
   readonly #random: () => number;
   readonly #children = new Map<string, Child>();
   /** Names of services whose `add` waits in the mailbox. */
@@ -306,6 +314,7 @@ export class Supervisor extends EventTarget implements Service {
     admitted: false,
     group: false,
     never: false,
+    intense: false,
     awaited: false,
   };
   /**
@@ -352,6 +361,10 @@ export class Supervisor extends EventTarget implements Service {
     this.#escalate = options.escalate ?? _DEFAULTS.escalate;
     this.#shutdownTimeout = options.shutdownTimeout ?? _DEFAULTS.shutdownTimeout;
     this.#stopTogether = (options.stopOrder ?? _DEFAULTS.stopOrder) === "together";
+    const intensity = options.intensity ?? _DEFAULTS.intensity;
+    this.#intensity = intensity === Infinity
+      ? undefined
+      : new _RestartWindow(intensity, options.period ?? _DEFAULTS.period);
     this.#random = options.random ?? (() => Math.random());
     this.#alarm = new Alarm((keys) => this.#post(() => this.#due(keys)));
     this.#host = {
@@ -361,6 +374,17 @@ export class Supervisor extends EventTarget implements Service {
       apply: (child, input, reason, until) => this.#apply(child, input, reason, until),
       bound: (child, until) => this.#bound(child, until),
       next: (step) => this.#next(step),
+      admit: (count, trigger) => {
+        const window = this.#intensity;
+        if (!window) return true;
+        const now = Date.now();
+        if (window.room(now) >= count) {
+          for (let i = 0; i < count; i++) window.record(now);
+          return true;
+        }
+        this.#next(() => this.#overload(trigger));
+        return false;
+      },
       queued: () => {
         const box = this.#mailbox();
         return box.head < box.queue.length;
@@ -909,6 +933,7 @@ export class Supervisor extends EventTarget implements Service {
     };
     this.#session = session;
     this.#state = "starting";
+    this.#intensity?.clear();
     for (const child of this.#children.values()) {
       const past = child.past;
       if (past) {
@@ -1023,10 +1048,25 @@ export class Supervisor extends EventTarget implements Service {
     else session.resolve();
   }
 
-  #escalation(child: Child): void {
+  /** The children, together, restarted more than `intensity` allows: the supervisor fails. */
+  #overload(child: Child): void {
+    const window = this.#intensity!;
+    const cause = child.past?.lastError;
+    this.#escalation(
+      child,
+      new RestartIntensityError(
+        this.name,
+        window.maxRestarts,
+        window.window,
+        cause && { cause: cause.error },
+      ),
+    );
+  }
+
+  #escalation(child: Child, error: unknown = child.past?.lastError?.error): void {
     const session = this.#session;
     if (!session || session.controller.signal.aborted) return;
-    session.escalation = { service: child.name, error: child.past?.lastError?.error };
+    session.escalation = { service: child.name, error };
     this.#end(
       _abortReason(`Supervisor '${this.name}' is escalating: '${child.name}' failed`),
       true,
@@ -1132,6 +1172,7 @@ export class Supervisor extends EventTarget implements Service {
     if (fx & _BEFORE) this.#prepare(child, fx, until);
     if (fx & SCHEDULE) {
       const past = child.past!;
+      this.#intensity?.record(past.lastExitAt!);
       past.delay = this.#delay(child, past);
       child.restarts++;
       past.counted = true;
@@ -1193,6 +1234,7 @@ export class Supervisor extends EventTarget implements Service {
     }
     if (fx & TRIGGER) this.#groups!.trigger(child, this.#delay(child, child.past!));
     if (fx & ESCALATE) this.#next(() => this.#escalation(child));
+    if (fx & INTENSITY) this.#next(() => this.#overload(child));
     if (fx & FORGET) this.#forget(child);
     if (fx & STOPTIMEOUT) this.#emit(new StopTimeoutEvent(child.name, {}));
   }
@@ -1275,6 +1317,9 @@ export class Supervisor extends EventTarget implements Service {
       facts.admitted = facts.restart && facts.live &&
         (past.window ??= new _RestartWindow(options.maxRestarts, options.restartWindow))
           .allows(now);
+      // A group counts its members when it knows them, as its timer is set.
+      facts.intense = facts.admitted && !facts.group && this.#intensity !== undefined &&
+        !this.#intensity.allows(now);
     }
     this.#outcome = outcome;
     this.#thrown = thrown;

@@ -49,6 +49,7 @@ export const FAILED: Facts = {
   admitted: true,
   group: false,
   never: false,
+  intense: false,
   awaited: false,
 };
 
@@ -73,6 +74,7 @@ export function* allFacts(): Generator<Facts> {
     "admitted",
     "group",
     "never",
+    "intense",
     "awaited",
   ] as const;
   for (const outcome of ["completed", "failed"] as const) {

@@ -46,6 +46,8 @@ const ROWS: readonly Row[] = [
   ["running", undefined, "settle", { escalates: true }, "failed: escalate exit"],
   ["running", undefined, "settle", { live: false }, "stopped: exit"],
   ["running", undefined, "settle", { group: true }, "grouped: trigger exit"],
+  ["running", undefined, "settle", { intense: true }, "failed: exit intensity"],
+  ["running", undefined, "settle", { intense: true, admitted: false }, "failed: limit exit giveup"],
   // ... while start() waits for it to be ready.
   ["running", undefined, "settle", { awaited: true }, "failed: exit fail"],
   ["running", undefined, "settle", { awaited: true, escalates: true }, "failed: exit fail"],

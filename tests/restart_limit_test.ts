@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { RestartLimitError, Supervisor } from "../mod.ts";
-import { withFakeTime } from "./_fake_time.ts";
-import { recordEvents, untilAborted } from "./_log.ts";
+import { RestartIntensityError, RestartLimitError, Supervisor } from "../mod.ts";
+import { settled, withFakeTime } from "./_fake_time.ts";
+import { failAfter, recordEvents, untilAborted } from "./_log.ts";
 
 describe("Supervisor restart limit", () => {
   it("gives up when a service would restart more than maxRestarts times within restartWindow", () =>
@@ -114,4 +114,163 @@ describe("Supervisor restart limit", () => {
       assert.equal(supervisor.status()[0]?.state, "failed");
       await supervisor.stop();
     }));
+});
+
+describe("Supervisor intensity", () => {
+  it("fails the supervisor when its children together restart more than intensity in period", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({
+        intensity: 3,
+        period: 1000,
+        backoff: { initialDelay: 100, jitter: 0 },
+      });
+      const log = recordEvents(supervisor);
+      let outcome: unknown;
+      supervisor.done.catch((error) => outcome = error);
+      for (const name of ["a", "b", "c", "d"]) {
+        supervisor.add(name, () => Promise.reject(new Error(`${name} down`)));
+      }
+      await supervisor.start();
+      while (await time.nextAsync());
+      // a, b and c each restart once within their own limit; d's restart would be the fourth.
+      assert.deepEqual(log, [
+        "0 start a#1",
+        "0 start b#1",
+        "0 start c#1",
+        "0 start d#1",
+        "0 exit a#1 failed",
+        "0 restart a#2 100",
+        "0 exit b#1 failed",
+        "0 restart b#2 100",
+        "0 exit c#1 failed",
+        "0 restart c#2 100",
+        "0 exit d#1 failed",
+        "0 escalate d",
+      ]);
+      assert.ok(outcome instanceof RestartIntensityError);
+      assert.equal(
+        (outcome as Error).message,
+        "Supervisor 'supervisor' restarted its children more than 3 times in 1000 ms",
+      );
+      assert.equal(((outcome as Error).cause as Error).message, "d down");
+      assert.equal(supervisor.state, "failed");
+      assert.deepEqual(supervisor.status().map((s) => `${s.name}:${s.state}#${s.restarts}`), [
+        "a:stopped#1",
+        "b:stopped#1",
+        "c:stopped#1",
+        "d:failed#0",
+      ]);
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("forgets restarts older than period", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({
+        intensity: 1,
+        period: 500,
+        maxRestarts: Infinity,
+        backoff: { initialDelay: 400, multiplier: 1, jitter: 0 },
+      });
+      supervisor.add("slow", (signal) => failAfter(200, signal));
+      await supervisor.start();
+      // Restarts at 200, 800, 1400 …: never two within 500 ms.
+      await time.advanceTo(3000);
+      assert.equal(supervisor.state, "running");
+      assert.equal(supervisor.status()[0]?.restarts, 5);
+      await supervisor.stop();
+    }));
+
+  it("counts each member of a group restart", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({
+        strategy: "one_for_all",
+        intensity: 5,
+        period: 10_000,
+        backoff: { initialDelay: 100, jitter: 0 },
+      });
+      const log = recordEvents(supervisor);
+      supervisor.add("steady", untilAborted).add("other", untilAborted);
+      supervisor.add("flaky", (signal) => failAfter(10, signal, "flaky down"));
+      let outcome: unknown;
+      supervisor.done.catch((error) => outcome = error);
+      await supervisor.start();
+      while (await time.nextAsync());
+      // The first group restarts three (3 of 5); the second would make six.
+      assert.deepEqual(log.filter((l) => / (restart|escalate) /.test(l)), [
+        "10 restart steady#2 100",
+        "10 restart other#2 100",
+        "10 restart flaky#2 100",
+        "120 escalate flaky",
+      ]);
+      assert.ok(outcome instanceof RestartIntensityError);
+      assert.equal(((outcome as Error).cause as Error).message, "flaky down");
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  it("does not count restart(name)", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ intensity: 0 }).add("a", untilAborted);
+      await supervisor.start();
+      for (let i = 0; i < 3; i++) await settled(time, supervisor.restart("a"));
+      assert.equal(supervisor.state, "running");
+      assert.equal(supervisor.status()[0]?.restarts, 3);
+      await supervisor.stop();
+    }));
+
+  it("hands a child supervisor that exceeds it to its parent, which restarts the subtree", () =>
+    withFakeTime(async (time) => {
+      const pool = new Supervisor({
+        name: "pool",
+        intensity: 2,
+        period: 1000,
+        backoff: { initialDelay: 10, jitter: 0 },
+      });
+      let upstream = false;
+      for (const name of ["a", "b"]) {
+        pool.add(
+          name,
+          (signal) =>
+            upstream ? untilAborted(signal) : failAfter(5, signal, `${name}: upstream down`),
+        );
+      }
+      const root = new Supervisor({ name: "root", backoff: { initialDelay: 1000, jitter: 0 } });
+      const log = recordEvents(root);
+      root.add(pool);
+      await root.start();
+      await time.advanceTo(500);
+      upstream = true; // the next run of the subtree finds it back
+      await time.advanceTo(2000);
+      // a and b fail at 5 and restart (2 of 2); a fails again at 20: the third restart
+      // would exceed the pool's intensity, so it stops b and fails; root restarts it.
+      assert.deepEqual(log.filter((l) => !/ (start|ready) /.test(l)), [
+        "5 exit pool/a#1 failed",
+        "5 restart pool/a#2 10",
+        "5 exit pool/b#1 failed",
+        "5 restart pool/b#2 10",
+        "20 exit pool/a#2 failed",
+        "20 exit pool/b#2 stopped",
+        "20 escalate pool/a",
+        "20 exit pool#1 failed",
+        "20 restart pool#2 1000",
+      ]);
+      assert.deepEqual(log.filter((l) => / start pool#/.test(l)), [
+        "0 start pool#1",
+        "1020 start pool#2",
+      ]);
+      assert.equal(pool.state, "running");
+      assert.equal(root.status()[0]?.lastError instanceof RestartIntensityError, true);
+      await root.stop();
+    }));
+
+  it("refuses a bad intensity or period, naming it", () => {
+    assert.throws(() => new Supervisor({ intensity: -1 }), {
+      name: "RangeError",
+      message: "Cannot create supervisor as 'intensity' must be a non-negative integer or " +
+        "Infinity: current value is -1",
+    });
+    assert.throws(() => new Supervisor({ period: 0 }), {
+      name: "RangeError",
+      message: "Cannot create supervisor as 'period' must be a positive number: current value is 0",
+    });
+  });
 });
