@@ -12,8 +12,14 @@ import type { Service } from "./service.ts";
  */
 export interface Child {
   readonly name: string;
-  readonly service: Service;
+  /**
+   * The service object, or for a service added by name the bare `run`
+   * function (no object made for it): a service object is never a function.
+   */
+  readonly service: Service | Service["run"];
   readonly options: _ResolvedOptions;
+  /** Its supervisor, for the handlers below, which are bound to the child and capture nothing. */
+  readonly owner: object;
   /** Set when the service is a supervisor (of this copy of the module or another). */
   readonly sub: Link | undefined;
   phase: Phase;
@@ -25,7 +31,7 @@ export interface Child {
   /** The live run's controller, until the run settles (abandoned or not). */
   controller: AbortController | undefined;
   startedAt: number;
-  /** What watches its runs' promises, made at its first run. */
+  /** What watches its runs' promises, made at its first run (bound functions, no closures). */
   onFulfilled: (() => void) | undefined;
   onRejected: ((error: unknown) => void) | undefined;
   /** What it gathers once a run ended or a call asked for it: none for a service that only runs. */
@@ -44,7 +50,10 @@ export interface Past {
   step: number;
   /** The times of recent restarts; made at the first restart. */
   window: _RestartWindow | undefined;
-  lastError: { readonly error: unknown } | undefined;
+  /** Whether `lastError` is set: a run failed, or it gave up. */
+  failed: boolean;
+  /** What the last failed run threw, or the `RestartLimitError` it gave up with. */
+  lastError: unknown;
   /** The pending restart's timer. */
   timer: ReturnType<typeof setTimeout> | undefined;
   /** The delay of the restart last scheduled, for its `restart` event. */
@@ -68,6 +77,7 @@ export function pastOf(child: Child): Past {
     counted: false,
     step: 0,
     window: undefined,
+    failed: false,
     lastError: undefined,
     timer: undefined,
     delay: 0,

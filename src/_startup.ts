@@ -77,7 +77,7 @@ export class Startup {
     if (child !== this.waiting || this.#over) return;
     this.#finish(
       `service '${child.name}' failed before it was ready`,
-      child.past?.lastError ? { cause: child.past.lastError.error } : undefined,
+      child.past?.failed ? { cause: child.past.lastError } : undefined,
     );
   }
 

@@ -165,32 +165,37 @@ function _drain(box: Mailbox): void {
   if (failure) throw failure.error;
 }
 
+/*
+ * What the runs' promises and the restart timers call, one function of each
+ * per service, bound to it: a bound function is smaller than a closure and
+ * its context, and runs without allocating. Set in the class's static block,
+ * which can reach its private methods.
+ */
+let _fulfilled: (this: Child) => void;
+let _rejected: (this: Child, error: unknown) => void;
+let _timed: (this: Child) => void;
+/** `ready()` of the run `attempt` of `child`. */
+let _ready: (child: Child, attempt: number) => void;
+
 /**
- * What a run learns from its supervisor. `ready` is made the first time it
- * is asked for (a run that never calls it costs no function), and works
- * when taken out of the context (`{ ready }`).
+ * What a run learns from its supervisor. `ready` is made each time it is
+ * asked for (a run that never calls it costs no function), and works when
+ * taken out of the context (`{ ready }`): it is bound to this run, which its
+ * number tells apart from the service's other runs.
  */
 class _RunContext implements RunContext {
   readonly attempt: number;
-  readonly #onReady: (child: Child, controller: AbortController) => void;
   readonly #child: Child;
-  readonly #controller: AbortController;
-  #ready: (() => void) | undefined;
 
-  constructor(
-    attempt: number,
-    onReady: (child: Child, controller: AbortController) => void,
-    child: Child,
-    controller: AbortController,
-  ) {
+  constructor(attempt: number, child: Child) {
     this.attempt = attempt;
-    this.#onReady = onReady;
     this.#child = child;
-    this.#controller = controller;
   }
 
   get ready(): () => void {
-    return this.#ready ??= () => this.#onReady(this.#child, this.#controller);
+    const child = this.#child;
+    const attempt = this.attempt;
+    return () => _ready(child, attempt);
   }
 }
 
@@ -322,8 +327,9 @@ export class Supervisor extends EventTarget implements Service {
    * is handled. A child supervisor uses its root's instead (`#mailbox()`).
    */
   readonly #box: Mailbox = { queue: [], head: 0, busy: false, direct: undefined };
-  /** What the run being handled threw, and how it ended, for its events. */
-  #thrown: { readonly error: unknown } | undefined;
+  /** Whether the run being handled failed, what it threw, and how it ended, for its events. */
+  #failed = false;
+  #error: unknown;
   #outcome: ExitOutcome = "completed";
   /** How its parent and its children reach it; made when it is first linked. */
   #link: Link | undefined;
@@ -464,29 +470,28 @@ export class Supervisor extends EventTarget implements Service {
     runOrOptions?: Service["run"] | ServiceOptions,
     maybeOptions?: ServiceOptions,
   ): this {
-    let service: Service;
+    // A service added by name is kept as its bare `run` function.
+    let service: Service | Service["run"];
+    let name: unknown;
     let options: ServiceOptions | undefined;
+    let run: unknown;
     if (typeof serviceOrName === "string") {
-      const where = `add service ${JSON.stringify(serviceOrName)}`;
-      if (typeof runOrOptions !== "function") {
-        _invalid(where, "run", "a function", runOrOptions, "type");
-      }
-      service = { name: serviceOrName, run: runOrOptions };
+      name = serviceOrName;
+      service = run = runOrOptions as Service["run"];
       options = maybeOptions;
     } else {
       if (typeof serviceOrName !== "object" || serviceOrName === null) {
         _invalid("add service", "service", "a Service object or a name", serviceOrName, "type");
       }
       service = serviceOrName;
+      name = serviceOrName.name;
+      run = serviceOrName.run;
       options = runOrOptions as ServiceOptions | undefined;
     }
-    const name: unknown = service.name;
     if (typeof name !== "string") _invalid("add service", "name", "a string", name, "type");
     _validateName("add service", name);
     const where = `add service ${JSON.stringify(name)}`;
-    if (typeof service.run !== "function") {
-      _invalid(where, "run", "a function", service.run, "type");
-    }
+    if (typeof run !== "function") _invalid(where, "run", "a function", run, "type");
     // Refused from the moment stop() is called, as it would be a moment later.
     if (this.#stopped || this.#stopping) {
       throw new Error(`Cannot ${where} as the supervisor is stopped`);
@@ -498,12 +503,12 @@ export class Supervisor extends EventTarget implements Service {
     if ((holder && !freed) || this.#reserved.has(name)) {
       _invalid(where, "name", "unique within the supervisor", name, "range");
     }
-    const ownPolicy = service.restartPolicy;
+    const ownPolicy = typeof service === "function" ? undefined : service.restartPolicy;
     _validatePolicy(where, "service.restartPolicy", ownPolicy);
     options = _snapshot(options);
     _validateOptions(where, options, "service");
     // A supervisor of this copy of the module or of another (ESM and CommonJS).
-    const sub = linkOf(service);
+    const sub = typeof service === "function" ? undefined : linkOf(service);
     if (sub) {
       for (let s: Link | undefined = this.#link_(); s; s = _ask(() => s!.parent, undefined)) {
         if (s === sub) throw new Error(`Cannot ${where} as it is this supervisor or its ancestor`);
@@ -526,6 +531,7 @@ export class Supervisor extends EventTarget implements Service {
       name,
       service,
       options: resolved,
+      owner: this,
       sub,
       phase: "stopped",
       intent: undefined,
@@ -722,7 +728,7 @@ export class Supervisor extends EventTarget implements Service {
         attempt: child.attempt,
         restarts: child.restarts,
         ready: child.ready,
-        ...(child.past?.lastError ? { lastError: child.past.lastError.error } : {}),
+        ...(child.past?.failed ? { lastError: child.past.lastError } : {}),
         ...(child.sub ? { children: _ask(() => (sub as Supervisor).status(), []) } : {}),
       });
     }
@@ -1051,19 +1057,19 @@ export class Supervisor extends EventTarget implements Service {
   /** The children, together, restarted more than `intensity` allows: the supervisor fails. */
   #overload(child: Child): void {
     const window = this.#intensity!;
-    const cause = child.past?.lastError;
+    const past = child.past;
     this.#escalation(
       child,
       new RestartIntensityError(
         this.name,
         window.maxRestarts,
         window.window,
-        cause && { cause: cause.error },
+        past?.failed ? { cause: past.lastError } : undefined,
       ),
     );
   }
 
-  #escalation(child: Child, error: unknown = child.past?.lastError?.error): void {
+  #escalation(child: Child, error: unknown = child.past?.lastError): void {
     const session = this.#session;
     if (!session || session.controller.signal.aborted) return;
     session.escalation = { service: child.name, error };
@@ -1179,9 +1185,8 @@ export class Supervisor extends EventTarget implements Service {
       this.#setTimer(child, past, past.delay);
     }
     if (fx & EXIT && this.#wants("exit")) {
-      const thrown = this.#thrown;
       const init = { attempt: child.attempt, outcome: this.#outcome };
-      this.#emit(new ExitEvent(child.name, thrown ? { ...init, error: thrown.error } : init));
+      this.#emit(new ExitEvent(child.name, this.#failed ? { ...init, error: this.#error } : init));
     }
     if (fx & ANNOUNCE && child.attempt > 0 && this.#wants("restart")) {
       const delay = child.past!.delay;
@@ -1213,14 +1218,13 @@ export class Supervisor extends EventTarget implements Service {
       past.timer = undefined;
     }
     if (fx & LIMIT) {
-      const thrown = this.#thrown;
-      const error = new RestartLimitError(
+      const past = pastOf(child);
+      past.lastError = new RestartLimitError(
         child.name,
         child.restarts,
-        thrown && { cause: thrown.error },
+        this.#failed ? { cause: this.#error } : undefined,
       );
-      const past = pastOf(child);
-      past.lastError = { error };
+      past.failed = true;
       past.giveups++;
     }
     if (fx & RESTART_NOW) {
@@ -1243,7 +1247,7 @@ export class Supervisor extends EventTarget implements Service {
   #notify(child: Child, fx: number, reason: unknown): void {
     if (fx & GIVEUP) {
       this.#emit(
-        new GiveupEvent(child.name, { error: child.past!.lastError!.error as RestartLimitError }),
+        new GiveupEvent(child.name, { error: child.past!.lastError as RestartLimitError }),
       );
     }
     if (fx & READY) {
@@ -1281,7 +1285,7 @@ export class Supervisor extends EventTarget implements Service {
    * one run that has not settled (runs never overlap; an abandoned run is
    * restarted only once it settles), so the run is the one `controller` is of.
    */
-  #settle(child: Child, thrown: { readonly error: unknown } | undefined): void {
+  #settle(child: Child, failed: boolean, error: unknown): void {
     const controller = child.controller;
     if (!controller) return;
     child.controller = undefined;
@@ -1299,32 +1303,35 @@ export class Supervisor extends EventTarget implements Service {
     // getters cost more than this read.
     const phase = child.phase;
     if (phase !== "stopping" && phase !== "abandoned" && phase !== "removed") {
-      outcome = thrown ? "failed" : "completed";
-      if (thrown) {
-        past.lastError = thrown;
+      outcome = failed ? "failed" : "completed";
+      if (failed) {
+        past.failed = true;
+        past.lastError = error;
         past.failures++;
       } else {
         past.completions++;
       }
       facts.outcome = outcome;
-      facts.restart = (policy === "always" || (policy === "on_failure" && thrown !== undefined)) &&
-        !(thrown && _isA(thrown.error, DoNotRestartError));
+      facts.restart = (policy === "always" || (policy === "on_failure" && failed)) &&
+        !(failed && _isA(error, DoNotRestartError));
       facts.escalate = this.#escalate;
-      facts.escalates = this.#escalate && thrown !== undefined &&
-        _isA(thrown.error, EscalateError);
+      facts.escalates = this.#escalate && failed && _isA(error, EscalateError);
       facts.live = this.#live();
       facts.group = this.#groups !== undefined;
-      facts.admitted = facts.restart && facts.live &&
+      // No limit, no window: a service that may restart forever keeps no times.
+      facts.admitted = facts.restart && facts.live && (options.maxRestarts === Infinity ||
         (past.window ??= new _RestartWindow(options.maxRestarts, options.restartWindow))
-          .allows(now);
+          .allows(now));
       // A group counts its members when it knows them, as its timer is set.
       facts.intense = facts.admitted && !facts.group && this.#intensity !== undefined &&
         !this.#intensity.allows(now);
     }
     this.#outcome = outcome;
-    this.#thrown = thrown;
+    this.#failed = failed;
+    this.#error = error;
     const next = this.#apply(child, "settle");
-    this.#thrown = undefined;
+    this.#failed = false;
+    this.#error = undefined;
     if (!next) return;
     this.#shutdown?.done(child, false);
     this.#groups?.done(child);
@@ -1339,19 +1346,21 @@ export class Supervisor extends EventTarget implements Service {
     if (child.past) child.past.counted = false;
     child.startedAt = Date.now();
     if (this.#wants("start")) this.#emit(new StartEvent(child.name, { attempt }));
-    const context = new _RunContext(attempt, this.#onReady, child, controller);
+    const context = new _RunContext(attempt, child);
     let result: unknown;
+    const service = child.service;
     // A child supervisor's run begins within this change, not after the
     // calls its start listeners made.
     const box = child.sub && this.#mailbox();
-    if (box) box.direct = child.service;
+    if (box) box.direct = service;
     try {
-      result = child.service.run(controller.signal, context);
+      result = typeof service === "function"
+        ? service(controller.signal, context)
+        : service.run(controller.signal, context);
     } catch (error) {
       result = Promise.reject(error);
-    } finally {
-      if (box) box.direct = undefined;
     }
+    if (box) box.direct = undefined;
     let promise: Promise<unknown>;
     try {
       // Throws for a promise whose `constructor` getter throws.
@@ -1359,8 +1368,8 @@ export class Supervisor extends EventTarget implements Service {
     } catch (error) {
       promise = Promise.reject(error);
     }
-    const onFulfilled = child.onFulfilled ?? this.#watch(child);
-    const onRejected = child.onRejected!;
+    const onFulfilled = child.onFulfilled ??= _fulfilled.bind(child);
+    const onRejected = child.onRejected ??= _rejected.bind(child);
     try {
       // The intrinsic `then`: a run cannot swap it for its own.
       Promise.prototype.then.call(promise, onFulfilled, onRejected);
@@ -1371,60 +1380,59 @@ export class Supervisor extends EventTarget implements Service {
     }
   }
 
-  /** `ready()` of a run: handled as a message, for the run it was given to only. */
-  readonly #onReady = (child: Child, controller: AbortController): void =>
-    this.#post(() => {
-      if (child.controller === controller && !child.ready) this.#apply(child, "ready");
-    });
+  static {
+    _ready = (child, attempt) => {
+      const self = child.owner as Supervisor;
+      // Handled as a message, for the run it was given to only.
+      self.#post(() => {
+        if (child.attempt === attempt && child.controller !== undefined && !child.ready) {
+          self.#apply(child, "ready");
+        }
+      });
+    };
+    _fulfilled = function () {
+      (this.owner as Supervisor).#settled(this, false, undefined);
+    };
+    _rejected = function (error) {
+      (this.owner as Supervisor).#settled(this, true, error);
+    };
+    _timed = function () {
+      (this.owner as Supervisor).#timed(this);
+    };
+  }
 
   /**
-   * Makes the handlers that watch a service's runs, once per service: a
-   * crash loop makes none per run. When nothing else is being handled they
-   * handle the run's settling at once, without a message made for it.
+   * A run settled. When nothing else is being handled it is handled at
+   * once, without a message made for it.
    */
-  #watch(child: Child): () => void {
-    child.onRejected = (error: unknown) => {
-      const box = this.#link === undefined ? this.#box : this.#mailbox();
-      if (box.busy) return this.#later(child, { error });
-      box.busy = true;
-      try {
-        this.#settle(child, { error });
-      } finally {
-        if (box.head < box.queue.length) _drain(box);
-        else box.busy = false;
-      }
-    };
-    return child.onFulfilled = () => {
-      const box = this.#link === undefined ? this.#box : this.#mailbox();
-      if (box.busy) return this.#later(child, undefined);
-      box.busy = true;
-      try {
-        this.#settle(child, undefined);
-      } finally {
-        if (box.head < box.queue.length) _drain(box);
-        else box.busy = false;
-      }
-    };
+  #settled(child: Child, failed: boolean, error: unknown): void {
+    const box = this.#link === undefined ? this.#box : this.#mailbox();
+    if (box.busy) return this.#later(child, failed, error);
+    box.busy = true;
+    try {
+      this.#settle(child, failed, error);
+    } finally {
+      if (box.head < box.queue.length) _drain(box);
+      else box.busy = false;
+    }
   }
 
   #setTimer(child: Child, past: Past, delay: number): void {
-    past.timer = setTimeout(past.onTimer ?? this.#whenTimer(child, past), Math.trunc(delay));
+    past.timer = setTimeout(past.onTimer ??= _timed.bind(child), Math.trunc(delay));
   }
 
-  /** Makes what a service's restart timers call, once per service; it fires the timer then pending. */
-  #whenTimer(child: Child, past: Past): () => void {
-    return past.onTimer = () => {
-      const timer = past.timer;
-      const box = this.#link === undefined ? this.#box : this.#mailbox();
-      if (box.busy) return this.#later(child, undefined, timer);
-      box.busy = true;
-      try {
-        this.#fire(child, timer);
-      } finally {
-        if (box.head < box.queue.length) _drain(box);
-        else box.busy = false;
-      }
-    };
+  /** A restart timer fired: the one then pending. */
+  #timed(child: Child): void {
+    const timer = child.past!.timer;
+    const box = this.#link === undefined ? this.#box : this.#mailbox();
+    if (box.busy) return this.#later(child, false, undefined, timer, true);
+    box.busy = true;
+    try {
+      this.#fire(child, timer);
+    } finally {
+      if (box.head < box.queue.length) _drain(box);
+      else box.busy = false;
+    }
   }
 
   /**
@@ -1432,13 +1440,9 @@ export class Supervisor extends EventTarget implements Service {
    * another message is handled. A method of its own, so that the handlers of
    * the restart path capture nothing and allocate no context when they run.
    */
-  #later(
-    child: Child,
-    thrown: { readonly error: unknown } | undefined,
-    timer?: ReturnType<typeof setTimeout>,
-  ): void {
-    if (timer === undefined) this.#post(() => this.#settle(child, thrown));
-    else this.#post(() => this.#fire(child, timer));
+  #later(child: Child, failed: boolean, error: unknown, timer?: unknown, fired?: boolean): void {
+    if (fired) this.#post(() => this.#fire(child, timer));
+    else this.#post(() => this.#settle(child, failed, error));
   }
 
   /** A restart timer fired: the next run begins, here, inside its callback. */
