@@ -25,8 +25,6 @@ export interface Child {
   phase: Phase;
   intent: Intent | undefined;
   attempt: number;
-  /** Restarts made or scheduled. */
-  restarts: number;
   ready: boolean;
   /** The live run's controller, until the run settles (abandoned or not). */
   controller: AbortController | undefined;
@@ -44,6 +42,8 @@ export interface Child {
  * only runs costs none of it.
  */
 export interface Past {
+  /** Restarts made or scheduled. */
+  restarts: number;
   /** Whether the restart now pending was counted (and announced). */
   counted: boolean;
   /** Restarts since the backoff was last reset: the n of the formula. */
@@ -74,6 +74,7 @@ export interface Past {
 /** The history of `child`, made when first needed. */
 export function pastOf(child: Child): Past {
   return child.past ??= {
+    restarts: 0,
     counted: false,
     step: 0,
     window: undefined,

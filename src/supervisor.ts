@@ -536,7 +536,6 @@ export class Supervisor extends EventTarget implements Service {
       phase: "stopped",
       intent: undefined,
       attempt: 0,
-      restarts: 0,
       ready: false,
       controller: undefined,
       startedAt: 0,
@@ -693,7 +692,7 @@ export class Supervisor extends EventTarget implements Service {
       result.push({
         name: child.name,
         state: publicState(child.phase)!,
-        restarts: child.restarts,
+        restarts: child.past?.restarts ?? 0,
         failures: child.past?.failures ?? 0,
         completions: child.past?.completions ?? 0,
         giveups: child.past?.giveups ?? 0,
@@ -726,7 +725,7 @@ export class Supervisor extends EventTarget implements Service {
         name: child.name,
         state: publicState(child.phase)!,
         attempt: child.attempt,
-        restarts: child.restarts,
+        restarts: child.past?.restarts ?? 0,
         ready: child.ready,
         ...(child.past?.failed ? { lastError: child.past.lastError } : {}),
         ...(child.sub ? { children: _ask(() => (sub as Supervisor).status(), []) } : {}),
@@ -1180,7 +1179,7 @@ export class Supervisor extends EventTarget implements Service {
       const past = child.past!;
       this.#intensity?.record(past.lastExitAt!);
       past.delay = this.#delay(child, past);
-      child.restarts++;
+      past.restarts++;
       past.counted = true;
       this.#setTimer(child, past, past.delay);
     }
@@ -1221,7 +1220,7 @@ export class Supervisor extends EventTarget implements Service {
       const past = pastOf(child);
       past.lastError = new RestartLimitError(
         child.name,
-        child.restarts,
+        past.restarts,
         this.#failed ? { cause: this.#error } : undefined,
       );
       past.failed = true;
@@ -1231,7 +1230,7 @@ export class Supervisor extends EventTarget implements Service {
       // A service that never ran (restart() before start() reached it) is
       // started, on the same zero-delay timer, but not restarted.
       const past = pastOf(child);
-      if (!past.counted && child.attempt > 0) child.restarts++;
+      if (!past.counted && child.attempt > 0) past.restarts++;
       past.counted = child.attempt > 0;
       past.delay = 0;
       this.#setTimer(child, past, 0);
@@ -1480,7 +1479,7 @@ export class Supervisor extends EventTarget implements Service {
     // One that never ran (restart() before start() reached it) starts with
     // its group, but is not restarted.
     if (child.attempt === 0) return;
-    if (!past.counted) child.restarts++;
+    if (!past.counted) past.restarts++;
     past.counted = true;
     if (this.#wants("restart")) {
       this.#emit(new RestartEvent(child.name, { attempt: child.attempt + 1, delay }));
