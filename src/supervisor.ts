@@ -1408,7 +1408,7 @@ export class Supervisor extends EventTarget implements Service {
   }
 
   #setTimer(child: Child, past: Past, delay: number): void {
-    past.timer = setTimeout(past.onTimer ?? this.#whenTimer(child, past), Math.trunc(delay));
+    past.timer = setTimeout(past.onTimer ?? this.#whenTimer(child, past), delay);
   }
 
   /** Makes what a service's restart timers call, once per service; it fires the timer then pending. */
