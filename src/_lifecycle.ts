@@ -90,7 +90,7 @@ export interface Facts {
   never: boolean;
   /** `settle`: a restart now would exceed the supervisor's intensity (one-for-one). */
   intense: boolean;
-  /** `settle`: the service is significant: its end for good may shut the supervisor down. */
+  /** `settle`: the service is significant: its end for good may shut the supervisor down (any run). */
   significant: boolean;
   /** `start()` is waiting for this service to be ready. */
   awaited: boolean;
@@ -144,7 +144,10 @@ export const PROCEED = 1 << 18;
 export const FAIL = 1 << 19;
 /** Fail the supervisor: its intensity is exceeded (after this change). */
 export const INTENSITY = 1 << 20;
-/** A significant service ended for good: the supervisor may shut down (after this change). */
+/**
+ * A significant service ended for good (by itself, or stopped by its
+ * supervisor with no restart to come): the supervisor may shut down.
+ */
 export const ENDED = 1 << 21;
 
 /** The effects by name, for tests and for reading a decision. */
@@ -345,12 +348,20 @@ function settle(
         case "restart":
           return to("backing_off", UNWAIT | RESTART_NOW | EXIT | ANNOUNCE);
         case "group":
-          return f.never ? to("stopped", UNWAIT | EXIT | proceed) : to("grouped", UNWAIT | EXIT);
+          // Its group restarts without it: stopped for good.
+          return f.never
+            ? to("stopped", UNWAIT | EXIT | proceed | (f.significant ? ENDED : 0))
+            : to("grouped", UNWAIT | EXIT);
         default:
           return to("stopped", UNWAIT | EXIT);
       }
     case "abandoned":
-      return intent === "start" ? to("running", EXIT | LAUNCH) : to("stopped", EXIT);
+      if (intent === "start") return to("running", EXIT | LAUNCH);
+      // Abandoned by restart() or its group restart, it is not started again.
+      return to(
+        "stopped",
+        EXIT | (f.significant && (intent === "restart" || intent === "group") ? ENDED : 0),
+      );
     case "removed":
       // A removed service's abandoned run, settling late.
       return to("removed", EXIT);

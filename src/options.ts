@@ -266,8 +266,8 @@ export interface WhenOptions {
 
 /**
  * Reads the `signal` of a call's options, checked: `undefined`, or an
- * object with `aborted` and `addEventListener`, as every runtime's
- * `AbortSignal` (of any realm) has.
+ * object with `aborted`, `addEventListener` and `removeEventListener`, as
+ * every runtime's `AbortSignal` (of any realm) has.
  */
 export function _signalOf(where: string, options: unknown): AbortSignal | undefined {
   if (options === undefined) return undefined;
@@ -280,6 +280,7 @@ export function _signalOf(where: string, options: unknown): AbortSignal | undefi
     signal !== undefined &&
     (typeof signal !== "object" || signal === null ||
       typeof (signal as AbortSignal).addEventListener !== "function" ||
+      typeof (signal as AbortSignal).removeEventListener !== "function" ||
       typeof (signal as AbortSignal).aborted !== "boolean")
   ) {
     _invalid(where, "signal", "an AbortSignal", signal, "type");

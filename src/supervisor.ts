@@ -135,8 +135,10 @@ interface Session {
   escalation: { readonly service: string; readonly error: unknown } | undefined;
   /** Set when a `waitReady` child failed, or was not ready in time. */
   startError: { readonly error: unknown } | undefined;
-  /** The error of the first significant child that ended by failing. */
+  /** Set when it shuts itself down: the error of the significant child that failed first. */
   significantError: { readonly error: unknown } | undefined;
+  /** The session will end for good: `#end` was called, or an automatic shutdown is queued. */
+  closing: boolean;
   /** The caller's signal, and what listens to it. */
   readonly signal: AbortSignal | undefined;
   /** Set by a parent before the shutdown begins: it must end by then. */
@@ -203,6 +205,15 @@ class _RunContext implements RunContext {
 /** An abort reason the supervisor gives on its own: says why, and stays an `AbortError`. */
 function _abortReason(message: string): DOMException {
   return new DOMException(message, "AbortError");
+}
+
+/** A signal's reason; what its getter throws, if it throws. */
+function _reasonOf(signal: AbortSignal): unknown {
+  try {
+    return signal.reason;
+  } catch (error) {
+    return error;
+  }
 }
 
 /**
@@ -511,9 +522,13 @@ export class Supervisor extends EventTarget implements Service {
     if (typeof service.run !== "function") {
       _invalid(where, "run", "a function", service.run, "type");
     }
-    // Refused from the moment stop() is called, as it would be a moment later.
+    // Refused from the moment stop() is called, as it would be a moment later;
+    // and from the moment a supervisor start() started will end for good.
     if (this.#stopped || this.#stopping) {
       throw new Error(`Cannot ${where} as the supervisor is stopped`);
+    }
+    if (this.#started && this.#session?.closing) {
+      throw new Error(`Cannot ${where} as the supervisor is stopping`);
     }
     // A name whose service a queued remove() is about to forget (it has no
     // live run) is free, as it would be a moment later.
@@ -650,24 +665,34 @@ export class Supervisor extends EventTarget implements Service {
         new Error(`Cannot start supervisor '${this.name}' as it is running as a child`),
       );
     }
-    if (aborted) return Promise.reject(signal!.reason);
+    if (aborted) return Promise.reject(_reasonOf(signal!));
+    /** Set when the signal aborted: a start under way rejects with its reason, once stopped. */
+    let cancelled: { readonly reason: unknown } | undefined;
+    if (signal) {
+      const onAbort = () => {
+        const reason = _reasonOf(signal);
+        cancelled = { reason };
+        this.stop(reason);
+      };
+      try {
+        signal.addEventListener("abort", onAbort, { once: true });
+      } catch (error) {
+        return Promise.reject(error); // nothing started, nothing to undo
+      }
+      this.#unlisten = () => signal.removeEventListener("abort", onAbort);
+    }
     let started!: () => void;
     let failed!: (error: unknown) => void;
     this.#started = new Promise<void>((resolve, reject) => {
       started = resolve;
       failed = reject;
     });
-    if (signal) {
-      const onAbort = () => {
-        failed(signal.reason); // a start under way ends with the reason
-        this.stop(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#unlisten = () => signal.removeEventListener("abort", onAbort);
-    }
+    const ready = () => cancelled ? undefined : started();
     this.#post(() =>
-      this.#begin(undefined, { attempt: 1, ready: () => started() }, () => {
-        started(); // stopped while starting: there is nothing left to start
+      this.#begin(undefined, { attempt: 1, ready }, () => {
+        // Stopped while starting: there is nothing left to start.
+        if (cancelled) failed(cancelled.reason);
+        else started();
         this.#settleDone();
       }, (error) => {
         failed(error);
@@ -864,7 +889,7 @@ export class Supervisor extends EventTarget implements Service {
         _invalid(where, "filter", "a function", filter, "type");
       }
       signal = _signalOf(where, options);
-      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (signal?.aborted) return Promise.reject(_reasonOf(signal));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -872,14 +897,21 @@ export class Supervisor extends EventTarget implements Service {
       return Promise.reject(new Error(`Cannot ${where} as supervisor '${this.name}' is stopped`));
     }
     return new Promise<SupervisorEventMap[K]>((resolve, reject) => {
-      const waiters = this.#waiters ??= new Set();
+      let settled = false;
       const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
         this.removeEventListener(type, listener);
-        signal?.removeEventListener("abort", onAbort);
-        waiters.delete(onEnd);
+        this.#waiters?.delete(onEnd);
+        try {
+          signal?.removeEventListener("abort", onAbort);
+        } catch {
+          // A caller's signal whose removeEventListener throws: its own affair.
+        }
         outcome();
       };
       const listener = (event: SupervisorEventMap[K]) => {
+        if (settled) return;
         let accepted: boolean;
         try {
           accepted = filter === undefined || !!filter(event);
@@ -888,7 +920,7 @@ export class Supervisor extends EventTarget implements Service {
         }
         if (accepted) settle(() => resolve(event));
       };
-      const onAbort = () => settle(() => reject(signal!.reason));
+      const onAbort = () => settle(() => reject(_reasonOf(signal!)));
       const onEnd = (failure: { readonly error: unknown } | undefined) =>
         settle(() =>
           reject(
@@ -900,9 +932,13 @@ export class Supervisor extends EventTarget implements Service {
             ),
           )
         );
+      try {
+        signal?.addEventListener("abort", onAbort, { once: true });
+      } catch (error) {
+        return reject(error);
+      }
       this.addEventListener(type, listener);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      waiters.add(onEnd);
+      (this.#waiters ??= new Set()).add(onEnd);
     });
   }
 
@@ -1099,6 +1135,7 @@ export class Supervisor extends EventTarget implements Service {
       escalation: undefined,
       startError: undefined,
       significantError: undefined,
+      closing: false,
       signal,
       hurryAt: Infinity,
       onAbort: () =>
@@ -1145,6 +1182,7 @@ export class Supervisor extends EventTarget implements Service {
     if (this.#state === "idle") this.#state = "stopped";
     this.#release();
     this.#wake(undefined);
+    this.#idleChildren();
     if (!this.#started) this.#settleDone();
     this.#stopResolve!(this.#lastReport ?? { stopped: [], timedOut: [] });
   }
@@ -1179,6 +1217,7 @@ export class Supervisor extends EventTarget implements Service {
   #end(reason: unknown, own: boolean): void {
     const session = this.#session;
     if (!session || session.controller.signal.aborted) return;
+    session.closing = true;
     session.own = own;
     session.controller.abort(reason);
     this.#state = "stopping";
@@ -1229,6 +1268,7 @@ export class Supervisor extends EventTarget implements Service {
       this.#emit(new EscalateEvent(session.escalation.service, session.escalation));
     }
     this.#wake(failure);
+    this.#idleChildren();
     if (failure) session.reject(failure.error);
     else session.resolve();
   }
@@ -1259,27 +1299,39 @@ export class Supervisor extends EventTarget implements Service {
   }
 
   /**
-   * A significant child ended for good: with `autoShutdown`, once any (or
-   * the last) of them has, the supervisor stops its other children and
-   * itself.
+   * A significant child ended for good: with `autoShutdown`, once any (by
+   * itself) or the last of them has, the supervisor stops its other children
+   * and itself. Decided within the change, so that `add()` refuses from then
+   * on; the shutdown begins after it.
    */
   #ended(child: Child): void {
     const session = this.#session;
-    if (!session || session.controller.signal.aborted) return;
-    if (child.phase === "failed") {
-      session.significantError ??= { error: child.past?.lastError?.error };
-    }
-    if (this.#autoShutdown === "all_significant") {
+    if (!session || session.closing) return;
+    const phase = child.phase;
+    let first: Child | undefined;
+    if (this.#autoShutdown === "any_significant") {
+      // Stopped by its group restart or its restart(): it did not end by itself.
+      if (phase === "stopped") return;
+      if (phase === "failed") first = child;
+    } else {
       for (const other of this.#children.values()) {
-        if (other.options.significant && other.phase !== "completed" && other.phase !== "failed") {
-          return;
+        if (!other.options.significant) continue;
+        const its = other.phase;
+        if (its === "failed") {
+          if (!first || other.past!.lastExitAt! < first.past!.lastExitAt!) first = other;
+        } else if (
+          its !== "completed" && (its !== "stopped" || this.#startup?.pending(other) === true)
+        ) {
+          return; // it runs, or will
         }
       }
     }
-    this.#end(
-      _abortReason(`Supervisor '${this.name}' is shutting down: '${child.name}' ended`),
-      true,
+    session.closing = true;
+    if (first) session.significantError = { error: first.past?.lastError?.error };
+    const reason = _abortReason(
+      `Supervisor '${this.name}' is shutting down: '${child.name}' ended`,
     );
+    this.#next(() => this.#end(reason, true));
   }
 
   /** Bounded waits that ran out: readiness, or a run that would not stop. */
@@ -1342,6 +1394,9 @@ export class Supervisor extends EventTarget implements Service {
       emit: (event) => this.#emit(event),
       mailbox: () => this.#mailbox(),
       gave: (name, signal) => this.#children.get(name)?.controller?.signal === signal,
+      idle: () => {
+        if (!this.#session) this.#wake(undefined);
+      },
     };
   }
 
@@ -1444,7 +1499,7 @@ export class Supervisor extends EventTarget implements Service {
     if (fx & TRIGGER) this.#groups!.trigger(child, this.#delay(child, child.past!));
     if (fx & ESCALATE) this.#next(() => this.#escalation(child));
     if (fx & INTENSITY) this.#next(() => this.#overload(child));
-    if (fx & ENDED) this.#next(() => this.#ended(child));
+    if (fx & ENDED) this.#ended(child);
     if (fx & FORGET) this.#forget(child);
     if (fx & STOPTIMEOUT) this.#emit(new StopTimeoutEvent(child.name, {}));
   }
@@ -1503,6 +1558,7 @@ export class Supervisor extends EventTarget implements Service {
     const policy = options.restartPolicy;
     const facts = this.#facts;
     facts.never = policy === "never";
+    facts.significant = options.significant;
     let outcome: ExitOutcome = "stopped";
     // Its signal was aborted exactly when the phase says it is being stopped
     // (the supervisor aborts a run only by stopping it): Deno's AbortSignal
@@ -1520,7 +1576,6 @@ export class Supervisor extends EventTarget implements Service {
       facts.restart = (policy === "always" || (policy === "on_failure" && thrown !== undefined)) &&
         !(thrown && _isA(thrown.error, DoNotRestartError));
       facts.escalate = this.#escalate;
-      facts.significant = options.significant;
       facts.escalates = this.#escalate && thrown !== undefined &&
         _isA(thrown.error, EscalateError);
       facts.live = this.#live();
@@ -1724,7 +1779,19 @@ export class Supervisor extends EventTarget implements Service {
   #release(): void {
     const unlisten = this.#unlisten;
     this.#unlisten = undefined;
-    unlisten?.();
+    try {
+      unlisten?.();
+    } catch {
+      // A caller's signal whose removeEventListener throws: its own affair.
+    }
+  }
+
+  /** Tells the child supervisors not running that this session is over, for their `when()`. */
+  #idleChildren(): void {
+    for (const child of this.#children.values()) {
+      const link = child.sub;
+      if (link && !isLive(child.phase)) _ask(() => link.idle?.(), undefined);
+    }
   }
 
   /** The session ended: every `when()` still waiting rejects. */

@@ -240,6 +240,131 @@ describe("autoShutdown", () => {
       assert.equal(supervisor.state, "stopped");
     }));
 
+  for (const strategy of ["one_for_all", "rest_for_one"] as const) {
+    it(`"all_significant", ${strategy}: a significant member its group restart stopped for good no longer holds it up`, () =>
+      withFakeTime(async (time) => {
+        const supervisor = new Supervisor({
+          autoShutdown: "all_significant",
+          strategy,
+          backoff: { initialDelay: 10, jitter: 0 },
+        });
+        const log = recordEvents(supervisor);
+        // "a" never restarts: the group restart "c" makes stops it for good.
+        let runs = 0;
+        supervisor.add(
+          "c",
+          (signal) => ++runs === 1 ? failsAfter(20, new Error("c"))(signal) : untilAborted(signal),
+        );
+        supervisor.add("a", untilAborted, { significant: true, restartPolicy: "never" });
+        supervisor.add("b", completesAfter(5), { significant: true });
+        await supervisor.start();
+        assert.equal(await outcomeOf(time, supervisor.done), "resolved", strategy);
+        assert.deepEqual(log.slice(3), [
+          "5 exit b#1 completed",
+          "20 exit c#1 failed",
+          "20 exit a#1 stopped", // the last significant one: the group restart is not made
+        ], strategy);
+        assert.equal(supervisor.state, "stopped");
+        assert.equal(time.countTimers(), 0);
+      }));
+  }
+
+  it('"all_significant": a significant service whose restart() was abandoned no longer holds it up', () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ autoShutdown: "all_significant" });
+      let settle!: () => void;
+      supervisor.add("a", () => new Promise<void>((resolve) => settle = resolve), {
+        significant: true,
+        stopTimeout: 100,
+      });
+      supervisor.add("b", completesAfter(10), { significant: true });
+      supervisor.add("server", untilAborted);
+      await supervisor.start();
+      const restarted = supervisor.restart("a").catch((error: Error) => error.message);
+      await time.advanceTo(150);
+      assert.equal(
+        await restarted,
+        "Cannot restart service 'a' as its run did not stop within its stopTimeout",
+      );
+      assert.equal(supervisor.state, "running"); // "a"'s run is still out there
+      settle();
+      assert.equal(await outcomeOf(time, supervisor.done), "resolved");
+      assert.deepEqual(supervisor.status().map((s) => s.state), [
+        "stopped",
+        "completed",
+        "stopped",
+      ]);
+    }));
+
+  it("a plain stop() resolves `done` even after a significant service failed for good", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ autoShutdown: "all_significant" });
+      supervisor.add("a", failsAfter(10, new Error("a broke")), {
+        significant: true,
+        restartPolicy: "never",
+      });
+      supervisor.add("b", untilAborted, { significant: true });
+      await supervisor.start();
+      await time.advanceTo(20);
+      assert.equal(supervisor.status()[0]!.state, "failed");
+      await settled(time, supervisor.stop());
+      assert.equal(await outcomeOf(time, supervisor.done), "resolved");
+      assert.equal(supervisor.state, "stopped");
+    }));
+
+  it("a failure that restart() made good since does not fail the shutdown", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ autoShutdown: "all_significant" });
+      let runs = 0;
+      supervisor.add(
+        "a",
+        () => ++runs === 1 ? Promise.reject(new Error("run 1")) : Promise.resolve(),
+        { significant: true, restartPolicy: "never" },
+      );
+      supervisor.add("b", completesAfter(100), { significant: true });
+      await supervisor.start();
+      await time.advanceTo(10);
+      await settled(time, supervisor.restart("a"));
+      assert.equal(await outcomeOf(time, supervisor.done), "resolved");
+      assert.deepEqual(supervisor.status().map((s) => s.state), ["completed", "completed"]);
+    }));
+
+  it("refuses add() from the moment the shutdown is decided, as stop() does", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ autoShutdown: "any_significant" });
+      const refused: string[] = [];
+      supervisor.addEventListener("exit", (e) => {
+        if (e.service !== "job") return;
+        try {
+          supervisor.add("late", untilAborted);
+        } catch (error) {
+          refused.push((error as Error).message);
+        }
+      });
+      supervisor.add("job", completesAfter(10), { significant: true });
+      await supervisor.start();
+      await settled(time, supervisor.done);
+      assert.deepEqual(refused, [`Cannot add service "late" as the supervisor is stopping`]);
+      assert.deepEqual(supervisor.status().map((s) => s.name), ["job"]);
+    }));
+
+  it('"all_significant": a service not started yet holds it up while start() goes on', () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ autoShutdown: "all_significant" });
+      supervisor.add("a", completesAfter(0), { significant: true });
+      supervisor.add("gate", (signal, { ready }) => {
+        setTimeout(ready, 50);
+        return untilAborted(signal);
+      }, { waitReady: true });
+      supervisor.add("b", completesAfter(10), { significant: true });
+      await settled(time, supervisor.start());
+      assert.equal(time.now, 50);
+      assert.equal(supervisor.status()[0]!.state, "completed");
+      assert.equal(supervisor.state, "running");
+      await settled(time, supervisor.done);
+      assert.equal(time.now, 60);
+    }));
+
   describe("in a tree", () => {
     it("a child supervisor that shut itself down completes its run: its parent's on_failure policy does not restart it", () =>
       withFakeTime(async (time) => {

@@ -84,6 +84,86 @@ describe("start({ signal })", () => {
       assert.equal(listeners.size, 0);
     }));
 
+  it("rejects a start under way only once the services already started are stopped", () =>
+    withFakeTime(async (time) => {
+      const controller = new AbortController();
+      const supervisor = new Supervisor();
+      supervisor.add(
+        "db",
+        (signal) =>
+          untilAborted(signal).then(() =>
+            new Promise<void>((resolve) => setTimeout(resolve, 1000))
+          ),
+        {
+          waitReady: true,
+        },
+      );
+      const started = supervisor.start({ signal: controller.signal });
+      let rejectedAt: number | undefined;
+      started.catch(() => rejectedAt = Date.now());
+      await time.tickAsync(50);
+      controller.abort("cancelled");
+      await assert.rejects(settled(time, started), (reason) => reason === "cancelled");
+      assert.equal(rejectedAt, 1050);
+      assert.equal(supervisor.status()[0]!.state, "stopped");
+    }));
+
+  it("refuses a signal-like object it could not take its listener off, and survives hostile signals", async () => {
+    const noRemove = { aborted: false, addEventListener() {} } as unknown as AbortSignal;
+    const supervisor = new Supervisor();
+    supervisor.add("a", untilAborted);
+    await assert.rejects(supervisor.start({ signal: noRemove }), {
+      name: "TypeError",
+      message:
+        "Cannot start supervisor 'supervisor' as 'signal' must be an AbortSignal: current value is [object Object]",
+    });
+    // One whose addEventListener throws: start() rejects with it, nothing is started.
+    const boom = new Error("no listeners here");
+    const throwing = {
+      aborted: false,
+      addEventListener() {
+        throw boom;
+      },
+      removeEventListener() {},
+    } as unknown as AbortSignal;
+    await assert.rejects(supervisor.start({ signal: throwing }), boom);
+    assert.equal(supervisor.state, "idle");
+    // Already aborted, with a reason getter that throws: rejects with what it throws.
+    const hostile = {
+      aborted: true,
+      get reason() {
+        throw boom;
+      },
+      addEventListener() {},
+      removeEventListener() {},
+    } as unknown as AbortSignal;
+    await assert.rejects(supervisor.start({ signal: hostile }), boom);
+    // The supervisor is still whole.
+    await supervisor.start();
+    assert.equal(supervisor.status()[0]!.state, "running");
+    await supervisor.stop();
+    await supervisor.done;
+  });
+
+  it("stops with what the reason getter throws when a hostile signal aborts later", () =>
+    withFakeTime(async (time) => {
+      const target = new EventTarget();
+      const boom = new Error("no reason");
+      const hostile = Object.assign(target, { aborted: false }) as unknown as AbortSignal;
+      Object.defineProperty(hostile, "reason", {
+        get() {
+          throw boom;
+        },
+      });
+      const supervisor = new Supervisor();
+      let reason: unknown;
+      supervisor.add("a", (signal) => untilAborted(signal).then(() => reason = signal.reason));
+      await supervisor.start({ signal: hostile });
+      target.dispatchEvent(new Event("abort"));
+      await settled(time, supervisor.done);
+      assert.equal(reason, boom);
+    }));
+
   it("takes its listener off the signal when stop() resolves, before anything else runs", () =>
     withFakeTime(async () => {
       const { signal, listeners } = countedController();

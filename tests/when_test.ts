@@ -162,6 +162,34 @@ describe("Supervisor.when", () => {
       await supervisor.stop();
     }));
 
+  it("rejects on a child supervisor that never ran once its parent stops", () =>
+    withFakeTime(async () => {
+      const root = new Supervisor();
+      const sub = new Supervisor({ name: "sub" });
+      root.add(sub);
+      const waiting = sub.when("start");
+      waiting.catch(() => {});
+      await root.stop();
+      await assert.rejects(waiting, {
+        message: "Cannot wait for 'start' as supervisor 'sub' stopped first",
+      });
+    }));
+
+  it("leaves no listener on the supervisor when the signal's addEventListener throws", () =>
+    withFakeTime(async () => {
+      const { supervisor, listeners } = countedSupervisor();
+      const boom = new Error("no listeners here");
+      const signal = {
+        aborted: false,
+        addEventListener() {
+          throw boom;
+        },
+        removeEventListener() {},
+      } as unknown as AbortSignal;
+      await assert.rejects(supervisor.when("start", undefined, { signal }), boom);
+      assert.equal(listeners.size, 0);
+    }));
+
   it("refuses an unknown type, a filter that is not a function, and unknown options", async () => {
     const supervisor = new Supervisor();
     await assert.rejects(supervisor.when("stop" as never), {
