@@ -42,11 +42,14 @@ export { Supervisor } from "./src/supervisor.ts";
 export type { ServiceState, ServiceStatus, StopReport, SupervisorState } from "./src/supervisor.ts";
 export type { RestartPolicy, RunContext, Service } from "./src/service.ts";
 export type {
+  AutoShutdown,
   BackoffOptions,
   ServiceOptions,
+  StartOptions,
   StopOrder,
   Strategy,
   SupervisorOptions,
+  WhenOptions,
 } from "./src/options.ts";
 export {
   DoNotRestartError,

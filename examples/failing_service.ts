@@ -28,8 +28,9 @@ supervisor.add("market-feed", async (signal, { attempt }) => {
   await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
 });
 
+const healthy = supervisor.when("start", (e) => e.attempt === 4);
 await supervisor.start();
-while (supervisor.status()[0]?.attempt !== 4) await new Promise((r) => setTimeout(r, 20));
+await healthy;
 await new Promise((resolve) => setTimeout(resolve, 300));
 const report = await supervisor.stop();
 console.log(`${at()}  stopped: ${JSON.stringify(report)}`);

@@ -137,7 +137,7 @@ export class Groups {
     if (!this.#host.admit(starting.length, group.trigger)) return;
     group.timer = setTimeout(
       () => this.#post(() => this.#release(group)),
-      Math.trunc(group.delay),
+      group.delay,
     );
     this.#timed.add(group);
     for (const member of starting) this.#announce(member, group.delay);

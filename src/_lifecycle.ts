@@ -90,6 +90,8 @@ export interface Facts {
   never: boolean;
   /** `settle`: a restart now would exceed the supervisor's intensity (one-for-one). */
   intense: boolean;
+  /** `settle`: the service is significant: its end for good may shut the supervisor down (any run). */
+  significant: boolean;
   /** `start()` is waiting for this service to be ready. */
   awaited: boolean;
 }
@@ -142,6 +144,11 @@ export const PROCEED = 1 << 18;
 export const FAIL = 1 << 19;
 /** Fail the supervisor: its intensity is exceeded (after this change). */
 export const INTENSITY = 1 << 20;
+/**
+ * A significant service ended for good (by itself, or stopped by its
+ * supervisor with no restart to come): the supervisor may shut down.
+ */
+export const ENDED = 1 << 21;
 
 /** The effects by name, for tests and for reading a decision. */
 export const Fx = /* @__PURE__ */ Object.freeze({
@@ -166,6 +173,7 @@ export const Fx = /* @__PURE__ */ Object.freeze({
   proceed: PROCEED,
   fail: FAIL,
   intensity: INTENSITY,
+  ended: ENDED,
 });
 
 /** What the table decides. */
@@ -313,9 +321,11 @@ function settle(
     case "claimed": {
       // A run that completes counts as ready for start().
       const ready = f.outcome === "completed" ? proceed : 0;
+      // Ended for good, with no restart to come: a significant one says so.
+      const ended = f.significant ? ENDED : 0;
       if (f.outcome === "failed" && f.awaited) return to("failed", EXIT | FAIL);
       if (f.outcome === "failed" && f.escalates) return to("failed", ESCALATE | EXIT);
-      if (!f.restart) return to(f.outcome, EXIT | ready);
+      if (!f.restart) return to(f.outcome, EXIT | ready | ended);
       // Shutting down: the restart the policy asks for is not made.
       if (!f.live) return to("stopped", EXIT | ready);
       // Its group restart is under way: it starts again with the group.
@@ -323,7 +333,7 @@ function settle(
       if (!f.admitted) {
         return to(
           "failed",
-          LIMIT | (f.escalate ? ESCALATE : 0) | EXIT | GIVEUP | ready,
+          LIMIT | (f.escalate ? ESCALATE : ended) | EXIT | GIVEUP | ready,
         );
       }
       // The supervisor's children, together, restart too often: it fails.
@@ -338,12 +348,20 @@ function settle(
         case "restart":
           return to("backing_off", UNWAIT | RESTART_NOW | EXIT | ANNOUNCE);
         case "group":
-          return f.never ? to("stopped", UNWAIT | EXIT | proceed) : to("grouped", UNWAIT | EXIT);
+          // Its group restarts without it: stopped for good.
+          return f.never
+            ? to("stopped", UNWAIT | EXIT | proceed | (f.significant ? ENDED : 0))
+            : to("grouped", UNWAIT | EXIT);
         default:
           return to("stopped", UNWAIT | EXIT);
       }
     case "abandoned":
-      return intent === "start" ? to("running", EXIT | LAUNCH) : to("stopped", EXIT);
+      if (intent === "start") return to("running", EXIT | LAUNCH);
+      // Abandoned by restart() or its group restart, it is not started again.
+      return to(
+        "stopped",
+        EXIT | (f.significant && (intent === "restart" || intent === "group") ? ENDED : 0),
+      );
     case "removed":
       // A removed service's abandoned run, settling late.
       return to("removed", EXIT);

@@ -42,6 +42,12 @@ export interface Link {
   mailbox(): Mailbox;
   /** Whether `signal` is that of the run it gave its child named `name`. */
   gave(name: string, signal: AbortSignal): boolean;
+  /**
+   * Its parent's session ended with it not running (it never ran, or its
+   * run is over): what waits on it for an event waits no more. Optional: an
+   * older copy of the module may not have it.
+   */
+  idle?(): void;
 }
 
 /** The key, the same symbol in every copy of this module. */

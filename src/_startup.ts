@@ -64,6 +64,12 @@ export class Startup {
     this.#done();
   }
 
+  /** Whether this start has yet to reach `child`. */
+  pending(child: Child): boolean {
+    return !this.#over &&
+      this.#children.indexOf(child, this.waiting ? this.#index + 1 : this.#index) !== -1;
+  }
+
   /** The child waited for is ready, completed, or will not run again: go on. */
   proceed(child: Child): void {
     if (child !== this.waiting || this.#over) return;

@@ -6,8 +6,9 @@
  * @param n Restarts since the last reset, from 0.
  * @param options The resolved backoff options.
  * @param random A number in [0, 1).
- * @returns The delay in milliseconds: never above `maxDelay`, never below
- * `(1 − jitter)` of the ceiling.
+ * @returns The delay in whole milliseconds, as a timer waits it (the
+ * formula's value rounded down): never above `maxDelay`, never below
+ * `(1 − jitter)` of the ceiling rounded down.
  */
 export function _backoffDelay(
   n: number,
@@ -26,5 +27,5 @@ export function _backoffDelay(
     : Math.min(options.maxDelay, options.initialDelay * options.multiplier ** n);
   // A `random` that strays outside [0, 1] must not push the delay past its bounds.
   const r = Math.min(1, Math.max(0, Number.isFinite(random) ? random : 0));
-  return ceiling * (1 - options.jitter * r);
+  return Math.floor(ceiling * (1 - options.jitter * r));
 }

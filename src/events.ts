@@ -104,7 +104,7 @@ export class RestartEvent extends Event {
   readonly service: string;
   /** The run that will start after the delay. */
   readonly attempt: number;
-  /** The backoff delay in milliseconds. */
+  /** The backoff delay, in whole milliseconds: what the timer waits. */
   readonly delay: number;
 
   /**

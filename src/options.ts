@@ -111,6 +111,18 @@ export interface ServiceOptions {
    * @default {false}
    */
   waitReady?: boolean | number;
+  /**
+   * Whether the service's end may shut its supervisor down (OTP's
+   * significant child), as the supervisor's `autoShutdown` says. It ends for
+   * good when it completes without a restart to come, or fails without one
+   * (policy `"never"`, a `DoNotRestartError`, or its restart limit). Only for
+   * a service given to `add()`, under a supervisor whose `autoShutdown` is not
+   * `"never"`; a service whose policy is `"always"` never ends, so cannot be
+   * significant.
+   *
+   * @default {false}
+   */
+  significant?: boolean;
 }
 
 /**
@@ -148,7 +160,7 @@ export const _STRATEGIES: readonly Strategy[] = Object.freeze([
  * });
  * ```
  */
-export interface SupervisorOptions extends ServiceOptions {
+export interface SupervisorOptions extends Omit<ServiceOptions, "significant"> {
   /**
    * The supervisor's name: its events reach a parent supervisor as
    * `name/service`.
@@ -211,6 +223,18 @@ export interface SupervisorOptions extends ServiceOptions {
    */
   stopOrder?: StopOrder;
   /**
+   * Whether the supervisor shuts itself down when its work is finished (OTP's
+   * `auto_shutdown`): `"any_significant"` once any service added with
+   * `significant: true` has ended for good, `"all_significant"` once all of
+   * them have; `"never"` only when stopped. It then stops its other services
+   * as `stop()` does and settles: `done` resolves, or rejects with the error
+   * of a significant service that ended by failing; as a child, its run
+   * completes, and its parent's policy applies.
+   *
+   * @default {"never"}
+   */
+  autoShutdown?: AutoShutdown;
+  /**
    * The source of randomness for jitter: returns a number in [0, 1).
    *
    * @default {Math.random}
@@ -224,6 +248,52 @@ export interface SupervisorOptions extends ServiceOptions {
  */
 export type StopOrder = "reverse" | "together";
 
+/** How {@linkcode Supervisor.start} starts a supervisor. */
+export interface StartOptions {
+  /**
+   * Ties the supervisor to an outside signal (a request's, a test's, a
+   * parent task's): aborting it stops the supervisor with `signal.reason`.
+   * No listener stays on it once the supervisor is stopped.
+   */
+  signal?: AbortSignal;
+}
+
+/** How {@linkcode Supervisor.when} waits. */
+export interface WhenOptions {
+  /** Aborting it gives up the wait: the promise rejects with its reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads the `signal` of a call's options, checked: `undefined`, or an
+ * object with `aborted`, `addEventListener` and `removeEventListener`, as
+ * every runtime's `AbortSignal` (of any realm) has.
+ */
+export function _signalOf(where: string, options: unknown): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== "object" || options === null) {
+    _invalid(where, "options", "an object", options, "type");
+  }
+  refuseUnknown(where, "", options, ["signal"]);
+  const signal = (options as { signal?: unknown }).signal;
+  if (
+    signal !== undefined &&
+    (typeof signal !== "object" || signal === null ||
+      typeof (signal as AbortSignal).addEventListener !== "function" ||
+      typeof (signal as AbortSignal).removeEventListener !== "function" ||
+      typeof (signal as AbortSignal).aborted !== "boolean")
+  ) {
+    _invalid(where, "signal", "an AbortSignal", signal, "type");
+  }
+  return signal as AbortSignal | undefined;
+}
+
+/**
+ * When a supervisor shuts itself down: never on its own, or once any or all
+ * of its significant services have ended for good.
+ */
+export type AutoShutdown = "never" | "any_significant" | "all_significant";
+
 /** Every option of one service, resolved. */
 export interface _ResolvedOptions {
   readonly restartPolicy: RestartPolicy;
@@ -236,6 +306,7 @@ export interface _ResolvedOptions {
   readonly restartWindow: number;
   readonly stopTimeout: number;
   readonly waitReady: boolean | number;
+  readonly significant: boolean;
 }
 
 /**
@@ -258,6 +329,8 @@ export const _DEFAULTS = Object.freeze(
     escalate: false,
     shutdownTimeout: 30_000,
     stopOrder: "reverse",
+    autoShutdown: "never",
+    significant: false,
     intensity: Infinity,
     period: 5000,
   } as const,
@@ -310,10 +383,11 @@ const SERVICE_KEYS: readonly string[] = [
   "restartWindow",
   "stopTimeout",
   "waitReady",
+  "significant",
 ];
 /** The options only a supervisor takes. */
 const SUPERVISOR_KEYS: readonly string[] = [
-  ...SERVICE_KEYS,
+  ...SERVICE_KEYS.filter((key) => key !== "significant"),
   "name",
   "strategy",
   "escalate",
@@ -321,6 +395,7 @@ const SUPERVISOR_KEYS: readonly string[] = [
   "stopOrder",
   "intensity",
   "period",
+  "autoShutdown",
   "random",
 ];
 const BACKOFF_KEYS: readonly string[] = ["initialDelay", "maxDelay", "multiplier", "jitter"];
@@ -377,7 +452,10 @@ function refuseUnknown(where: string, prefix: string, given: object, known: read
     if (prefix === "" && known === SERVICE_KEYS && SUPERVISOR_KEYS.includes(key)) {
       throw new TypeError(`${cannot} of a service: it is one of the supervisor`);
     }
-    const alias = prefix === "" ? ALIASES[key] : undefined;
+    if (prefix === "" && known === SUPERVISOR_KEYS && SERVICE_KEYS.includes(key)) {
+      throw new TypeError(`${cannot} of a supervisor: it is one of a service, given to add()`);
+    }
+    const alias = prefix === "" && known.includes("maxRestarts") ? ALIASES[key] : undefined;
     const nearest = alias ??
       prefix + known.reduce((best, k) => distance(key, k) < distance(key, best) ? k : best);
     throw new TypeError(`${cannot}: did you mean '${nearest}'?`);
@@ -478,6 +556,23 @@ export function _validateOptions(
   if (o.stopOrder !== undefined && o.stopOrder !== "reverse" && o.stopOrder !== "together") {
     _invalid(where, "stopOrder", `one of "reverse", "together"`, o.stopOrder, "range");
   }
+  const auto = o.autoShutdown;
+  if (
+    auto !== undefined && auto !== "never" && auto !== "any_significant" &&
+    auto !== "all_significant"
+  ) {
+    _invalid(
+      where,
+      "autoShutdown",
+      `one of "never", "any_significant", "all_significant"`,
+      auto,
+      "range",
+    );
+  }
+  const significant = (o as ServiceOptions).significant;
+  if (significant !== undefined && typeof significant !== "boolean") {
+    _invalid(where, "significant", "a boolean", significant, "type");
+  }
 }
 
 /**
@@ -535,5 +630,6 @@ export function _resolveOptions(
     restartWindow: service.restartWindow ?? supervisor.restartWindow ?? _DEFAULTS.restartWindow,
     stopTimeout: service.stopTimeout ?? supervisor.stopTimeout ?? _DEFAULTS.stopTimeout,
     waitReady: service.waitReady ?? supervisor.waitReady ?? _DEFAULTS.waitReady,
+    significant: service.significant ?? _DEFAULTS.significant,
   };
 }

@@ -6,6 +6,7 @@ import {
   ABORT,
   ANNOUNCE,
   CANCEL,
+  ENDED,
   ESCALATE,
   EXIT,
   type Facts,
@@ -56,12 +57,15 @@ import {
   _invalid,
   type _ResolvedOptions,
   _resolveOptions,
+  _signalOf,
   _snapshot,
   _validateName,
   _validateOptions,
   _validatePolicy,
   type ServiceOptions,
+  type StartOptions,
   type SupervisorOptions,
+  type WhenOptions,
 } from "./options.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import { _RestartWindow } from "./restart_limit.ts";
@@ -131,6 +135,10 @@ interface Session {
   escalation: { readonly service: string; readonly error: unknown } | undefined;
   /** Set when a `waitReady` child failed, or was not ready in time. */
   startError: { readonly error: unknown } | undefined;
+  /** Set when it shuts itself down: the error of the significant child that failed first. */
+  significantError: { readonly error: unknown } | undefined;
+  /** The session will end for good: `#end` was called, or an automatic shutdown is queued. */
+  closing: boolean;
   /** The caller's signal, and what listens to it. */
   readonly signal: AbortSignal | undefined;
   /** Set by a parent before the shutdown begins: it must end by then. */
@@ -204,6 +212,15 @@ function _abortReason(message: string): DOMException {
   return new DOMException(message, "AbortError");
 }
 
+/** A signal's reason; what its getter throws, if it throws. */
+function _reasonOf(signal: AbortSignal): unknown {
+  try {
+    return signal.reason;
+  } catch (error) {
+    return error;
+  }
+}
+
 /**
  * What `ask()` returns, or `otherwise` when it throws: for what another copy
  * of the module (or an impostor carrying its key) answers through a link.
@@ -218,9 +235,20 @@ function _ask<T>(ask: () => T, otherwise: T): T {
 
 /** Effects before the events (they never come with `schedule`). */
 const _BEFORE = WAIT | UNWAIT | CANCEL | LIMIT | RESTART_NOW | TRIGGER | ESCALATE | INTENSITY |
-  FORGET | STOPTIMEOUT;
+  ENDED | FORGET | STOPTIMEOUT;
 /** Events after `restart`, and the abort. */
 const _NOTIFY = GIVEUP | READY | ABORT;
+
+/** The types of the events a supervisor fires. */
+const _EVENT_TYPES: readonly string[] = [
+  "start",
+  "ready",
+  "exit",
+  "restart",
+  "giveup",
+  "stoptimeout",
+  "escalate",
+];
 
 /** The most timer ticks a child supervisor shutting down is given past the deadline it was told. */
 const _MAX_GRACE_TICKS = 64;
@@ -291,6 +319,7 @@ export class Supervisor extends EventTarget implements Service {
   readonly #escalate: boolean;
   readonly #shutdownTimeout: number;
   readonly #stopTogether: boolean;
+  readonly #autoShutdown: "never" | "any_significant" | "all_significant";
   /** The restarts of all the children within `period`; none when `intensity` is Infinity. */
   readonly #intensity: _RestartWindow | undefined;
   readonly #random: () => number;
@@ -320,6 +349,7 @@ export class Supervisor extends EventTarget implements Service {
     group: false,
     never: false,
     intense: false,
+    significant: false,
     awaited: false,
   };
   /**
@@ -344,6 +374,10 @@ export class Supervisor extends EventTarget implements Service {
   #stopping: Promise<StopReport> | undefined;
   #stopResolve: ((report: StopReport) => void) | undefined;
   #lastReport: StopReport | undefined;
+  /** Takes the listener `start({ signal })` put on its signal off it. */
+  #unlisten: (() => void) | undefined;
+  /** Called when the session ends, with its failure: what `when()` waits on. */
+  #waiters: Set<(failure: { readonly error: unknown } | undefined) => void> | undefined;
   readonly #done: Promise<void>;
   #settleDone!: (error?: { error: unknown }) => void;
 
@@ -367,6 +401,7 @@ export class Supervisor extends EventTarget implements Service {
     this.#escalate = options.escalate ?? _DEFAULTS.escalate;
     this.#shutdownTimeout = options.shutdownTimeout ?? _DEFAULTS.shutdownTimeout;
     this.#stopTogether = (options.stopOrder ?? _DEFAULTS.stopOrder) === "together";
+    this.#autoShutdown = options.autoShutdown ?? _DEFAULTS.autoShutdown;
     const intensity = options.intensity ?? _DEFAULTS.intensity;
     this.#intensity = intensity === Infinity
       ? undefined
@@ -492,9 +527,13 @@ export class Supervisor extends EventTarget implements Service {
     _validateName("add service", name);
     const where = `add service ${JSON.stringify(name)}`;
     if (typeof run !== "function") _invalid(where, "run", "a function", run, "type");
-    // Refused from the moment stop() is called, as it would be a moment later.
+    // Refused from the moment stop() is called, as it would be a moment later;
+    // and from the moment a supervisor start() started will end for good.
     if (this.#stopped || this.#stopping) {
       throw new Error(`Cannot ${where} as the supervisor is stopped`);
+    }
+    if (this.#started && this.#session?.closing) {
+      throw new Error(`Cannot ${where} as the supervisor is stopping`);
     }
     // A name whose service a queued remove() is about to forget (it has no
     // live run) is free, as it would be a moment later.
@@ -527,6 +566,20 @@ export class Supervisor extends EventTarget implements Service {
     const resolved = options === undefined || Object.keys(options).length === 0
       ? this.#sharedOptions(ownPolicy)
       : _resolveOptions(where, this.#options, options, ownPolicy);
+    if (resolved.significant) {
+      if (this.#autoShutdown === "never") {
+        _invalid(where, "significant", `false while 'autoShutdown' is "never"`, true, "range");
+      }
+      if (resolved.restartPolicy === "always") {
+        _invalid(
+          where,
+          "significant",
+          `false for a service whose restart policy is "always", as it never ends`,
+          true,
+          "range",
+        );
+      }
+    }
     const child: Child = {
       name,
       service,
@@ -555,6 +608,21 @@ export class Supervisor extends EventTarget implements Service {
    * `context.ready()` before the next one starts. Calling it again returns
    * the same promise.
    *
+   * @example Tied to an outside signal
+   * ```ts
+   * import { Supervisor } from "@janus/supervisor";
+   *
+   * const controller = new AbortController();
+   * const supervisor = new Supervisor();
+   * supervisor.add("worker", (signal) =>
+   *   new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve())));
+   * await supervisor.start({ signal: controller.signal });
+   * controller.abort(new Error("request over")); // stops it, with that reason
+   * await supervisor.done;
+   * ```
+   *
+   * @param options `signal`: aborting it stops the supervisor, with
+   * `signal.reason` as the reason every run's signal gets (see `stop()`).
    * @returns A promise that resolves once every service has started (and
    * every `waitReady` service is ready), or once the supervisor was stopped
    * while starting.
@@ -562,12 +630,33 @@ export class Supervisor extends EventTarget implements Service {
    * parent (which starts it); or a `waitReady` service failed (or timed out)
    * before it was ready; or it escalated while starting. The services
    * already started are stopped first.
+   * @throws {unknown} `signal` was aborted: its reason. Already aborted,
+   * nothing is started and `start()` may be called again.
+   * @throws {TypeError} `signal` is not an `AbortSignal`, or it is given to a
+   * supervisor started before.
    */
-  start(): Promise<void> {
+  start(options?: StartOptions): Promise<void> {
+    let signal: AbortSignal | undefined;
+    let aborted = false;
+    try {
+      signal = _signalOf(`start supervisor '${this.name}'`, options);
+      aborted = signal?.aborted === true;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#stopped || this.#stopping) {
       return Promise.reject(new Error(`Cannot start supervisor '${this.name}' as it is stopped`));
     }
-    if (this.#started) return this.#started;
+    if (this.#started) {
+      return signal
+        ? Promise.reject(
+          new TypeError(
+            `Cannot start supervisor '${this.name}' with a signal as it was started before: ` +
+              `give the signal to the first start()`,
+          ),
+        )
+        : this.#started;
+    }
     if (this.#parent) {
       return Promise.reject(
         new Error(
@@ -581,15 +670,34 @@ export class Supervisor extends EventTarget implements Service {
         new Error(`Cannot start supervisor '${this.name}' as it is running as a child`),
       );
     }
+    if (aborted) return Promise.reject(_reasonOf(signal!));
+    /** Set when the signal aborted: a start under way rejects with its reason, once stopped. */
+    let cancelled: { readonly reason: unknown } | undefined;
+    if (signal) {
+      const onAbort = () => {
+        const reason = _reasonOf(signal);
+        cancelled = { reason };
+        this.stop(reason);
+      };
+      try {
+        signal.addEventListener("abort", onAbort, { once: true });
+      } catch (error) {
+        return Promise.reject(error); // nothing started, nothing to undo
+      }
+      this.#unlisten = () => signal.removeEventListener("abort", onAbort);
+    }
     let started!: () => void;
     let failed!: (error: unknown) => void;
     this.#started = new Promise<void>((resolve, reject) => {
       started = resolve;
       failed = reject;
     });
+    const ready = () => cancelled ? undefined : started();
     this.#post(() =>
-      this.#begin(undefined, { attempt: 1, ready: () => started() }, () => {
-        started(); // stopped while starting: there is nothing left to start
+      this.#begin(undefined, { attempt: 1, ready }, () => {
+        // Stopped while starting: there is nothing left to start.
+        if (cancelled) failed(cancelled.reason);
+        else started();
         this.#settleDone();
       }, (error) => {
         failed(error);
@@ -732,6 +840,111 @@ export class Supervisor extends EventTarget implements Service {
       });
     }
     return result;
+  }
+
+  /**
+   * Waits for one lifecycle event, here or in a child supervisor (whose
+   * events arrive as `child/service`): resolves with the first event of
+   * `type` that `filter` accepts, and leaves no listener behind. Waiting
+   * starts at the call, so call it before what makes the event happen.
+   *
+   * @example Waiting for the third run, without polling
+   * ```ts
+   * import { Supervisor } from "@janus/supervisor";
+   *
+   * const supervisor = new Supervisor({ backoff: { initialDelay: 1 } });
+   * supervisor.add("flaky", () => Promise.reject(new Error("boom")));
+   * const third = supervisor.when("start", (event) => event.attempt === 3);
+   * await supervisor.start();
+   * const event = await third;
+   * console.log(`${event.service} run #${event.attempt}`); // flaky run #3
+   * await supervisor.stop();
+   * ```
+   *
+   * @param type The event's type.
+   * @param filter Which event: the first one it returns `true` for. Default:
+   * the first one.
+   * @param options `signal`: aborting it gives up the wait.
+   * @returns The event.
+   * @throws {Error} The supervisor stopped (or failed) first, or is stopped
+   * already; a failure is the error's `cause`. A child supervisor stops
+   * whenever its parent stops or restarts it.
+   * @throws {unknown} `signal` was aborted: its reason; or what `filter` threw.
+   * @throws {RangeError | TypeError} `type` is no event of a supervisor, or
+   * `filter` or `options` is invalid.
+   */
+  when<K extends keyof SupervisorEventMap>(
+    type: K,
+    filter?: (event: SupervisorEventMap[K]) => boolean,
+    options?: WhenOptions,
+  ): Promise<SupervisorEventMap[K]> {
+    const where = `wait for '${String(type)}'`;
+    let signal: AbortSignal | undefined;
+    try {
+      if (!_EVENT_TYPES.includes(type)) {
+        _invalid(
+          where,
+          "type",
+          `one of ${_EVENT_TYPES.map((t) => `"${t}"`).join(", ")}`,
+          type,
+          "range",
+        );
+      }
+      if (filter !== undefined && typeof filter !== "function") {
+        _invalid(where, "filter", "a function", filter, "type");
+      }
+      signal = _signalOf(where, options);
+      if (signal?.aborted) return Promise.reject(_reasonOf(signal));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#state === "stopped" || this.#state === "failed") {
+      return Promise.reject(new Error(`Cannot ${where} as supervisor '${this.name}' is stopped`));
+    }
+    return new Promise<SupervisorEventMap[K]>((resolve, reject) => {
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        this.removeEventListener(type, listener);
+        this.#waiters?.delete(onEnd);
+        try {
+          signal?.removeEventListener("abort", onAbort);
+        } catch {
+          // A caller's signal whose removeEventListener throws: its own affair.
+        }
+        outcome();
+      };
+      const listener = (event: SupervisorEventMap[K]) => {
+        if (settled) return;
+        let accepted: boolean;
+        try {
+          accepted = filter === undefined || !!filter(event);
+        } catch (error) {
+          return settle(() => reject(error));
+        }
+        if (accepted) settle(() => resolve(event));
+      };
+      const onAbort = () => settle(() => reject(_reasonOf(signal!)));
+      const onEnd = (failure: { readonly error: unknown } | undefined) =>
+        settle(() =>
+          reject(
+            new Error(
+              `Cannot ${where} as supervisor '${this.name}' ${
+                failure ? "failed" : "stopped"
+              } first`,
+              failure && { cause: failure.error },
+            ),
+          )
+        );
+      try {
+        signal?.addEventListener("abort", onAbort, { once: true });
+      } catch (error) {
+        return reject(error);
+      }
+      this.addEventListener(type, listener);
+      (this.#waiters ??= new Set()).add(onEnd);
+    });
   }
 
   /**
@@ -926,6 +1139,8 @@ export class Supervisor extends EventTarget implements Service {
       own: false,
       escalation: undefined,
       startError: undefined,
+      significantError: undefined,
+      closing: false,
       signal,
       hurryAt: Infinity,
       onAbort: () =>
@@ -970,6 +1185,9 @@ export class Supervisor extends EventTarget implements Service {
       return; // the report comes when the shutdown is over
     }
     if (this.#state === "idle") this.#state = "stopped";
+    this.#release();
+    this.#wake(undefined);
+    this.#idleChildren();
     if (!this.#started) this.#settleDone();
     this.#stopResolve!(this.#lastReport ?? { stopped: [], timedOut: [] });
   }
@@ -1004,6 +1222,7 @@ export class Supervisor extends EventTarget implements Service {
   #end(reason: unknown, own: boolean): void {
     const session = this.#session;
     if (!session || session.controller.signal.aborted) return;
+    session.closing = true;
     session.own = own;
     session.controller.abort(reason);
     this.#state = "stopping";
@@ -1041,14 +1260,20 @@ export class Supervisor extends EventTarget implements Service {
     session.signal?.removeEventListener("abort", session.onAbort);
     this.#session = undefined;
     this.#lastReport = report;
+    // A supervisor that shut itself down because a significant child failed
+    // fails at the top; as a child, its run completes (OTP's `shutdown`).
     const failure = session.startError ??
-      (session.escalation ? { error: session.escalation.error } : undefined);
+      (session.escalation ? { error: session.escalation.error } : undefined) ??
+      (session.signal === undefined ? session.significantError : undefined);
     this.#state = failure ? "failed" : "stopped";
     if (this.#started) this.#stopped = true;
     if (this.#stopped) this.#stopResolve?.(report);
+    if (session.signal === undefined) this.#release();
     if (session.escalation) {
       this.#emit(new EscalateEvent(session.escalation.service, session.escalation));
     }
+    this.#wake(failure);
+    this.#idleChildren();
     if (failure) session.reject(failure.error);
     else session.resolve();
   }
@@ -1076,6 +1301,42 @@ export class Supervisor extends EventTarget implements Service {
       _abortReason(`Supervisor '${this.name}' is escalating: '${child.name}' failed`),
       true,
     );
+  }
+
+  /**
+   * A significant child ended for good: with `autoShutdown`, once any (by
+   * itself) or the last of them has, the supervisor stops its other children
+   * and itself. Decided within the change, so that `add()` refuses from then
+   * on; the shutdown begins after it.
+   */
+  #ended(child: Child): void {
+    const session = this.#session;
+    if (!session || session.closing) return;
+    const phase = child.phase;
+    let first: Child | undefined;
+    if (this.#autoShutdown === "any_significant") {
+      // Stopped by its group restart or its restart(): it did not end by itself.
+      if (phase === "stopped") return;
+      if (phase === "failed") first = child;
+    } else {
+      for (const other of this.#children.values()) {
+        if (!other.options.significant) continue;
+        const its = other.phase;
+        if (its === "failed") {
+          if (!first || other.past!.lastExitAt! < first.past!.lastExitAt!) first = other;
+        } else if (
+          its !== "completed" && (its !== "stopped" || this.#startup?.pending(other) === true)
+        ) {
+          return; // it runs, or will
+        }
+      }
+    }
+    session.closing = true;
+    if (first) session.significantError = { error: first.past?.lastError };
+    const reason = _abortReason(
+      `Supervisor '${this.name}' is shutting down: '${child.name}' ended`,
+    );
+    this.#next(() => this.#end(reason, true));
   }
 
   /** Bounded waits that ran out: readiness, or a run that would not stop. */
@@ -1138,6 +1399,9 @@ export class Supervisor extends EventTarget implements Service {
       emit: (event) => this.#emit(event),
       mailbox: () => this.#mailbox(),
       gave: (name, signal) => this.#children.get(name)?.controller?.signal === signal,
+      idle: () => {
+        if (!this.#session) this.#wake(undefined);
+      },
     };
   }
 
@@ -1238,6 +1502,7 @@ export class Supervisor extends EventTarget implements Service {
     if (fx & TRIGGER) this.#groups!.trigger(child, this.#delay(child, child.past!));
     if (fx & ESCALATE) this.#next(() => this.#escalation(child));
     if (fx & INTENSITY) this.#next(() => this.#overload(child));
+    if (fx & ENDED) this.#ended(child);
     if (fx & FORGET) this.#forget(child);
     if (fx & STOPTIMEOUT) this.#emit(new StopTimeoutEvent(child.name, {}));
   }
@@ -1296,6 +1561,7 @@ export class Supervisor extends EventTarget implements Service {
     const policy = options.restartPolicy;
     const facts = this.#facts;
     facts.never = policy === "never";
+    facts.significant = options.significant;
     let outcome: ExitOutcome = "stopped";
     // Its signal was aborted exactly when the phase says it is being stopped
     // (the supervisor aborts a run only by stopping it): Deno's AbortSignal
@@ -1417,7 +1683,7 @@ export class Supervisor extends EventTarget implements Service {
   }
 
   #setTimer(child: Child, past: Past, delay: number): void {
-    past.timer = setTimeout(past.onTimer ??= _timed.bind(child), Math.trunc(delay));
+    past.timer = setTimeout(past.onTimer ??= _timed.bind(child), delay);
   }
 
   /** A restart timer fired: the one then pending. */
@@ -1510,6 +1776,32 @@ export class Supervisor extends EventTarget implements Service {
     const link = child.sub;
     return link !== undefined && signal !== undefined &&
       _ask(() => link.runsOn(signal) === true, false);
+  }
+
+  /** Takes the listener `start({ signal })` put on its signal off it. */
+  #release(): void {
+    const unlisten = this.#unlisten;
+    this.#unlisten = undefined;
+    try {
+      unlisten?.();
+    } catch {
+      // A caller's signal whose removeEventListener throws: its own affair.
+    }
+  }
+
+  /** Tells the child supervisors not running that this session is over, for their `when()`. */
+  #idleChildren(): void {
+    for (const child of this.#children.values()) {
+      const link = child.sub;
+      if (link && !isLive(child.phase)) _ask(() => link.idle?.(), undefined);
+    }
+  }
+
+  /** The session ended: every `when()` still waiting rejects. */
+  #wake(failure: { readonly error: unknown } | undefined): void {
+    const waiters = this.#waiters;
+    if (!waiters || waiters.size === 0) return;
+    for (const onEnd of [...waiters]) onEnd(failure);
   }
 
   #forget(child: Child): void {

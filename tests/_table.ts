@@ -50,6 +50,7 @@ export const FAILED: Facts = {
   group: false,
   never: false,
   intense: false,
+  significant: false,
   awaited: false,
 };
 
@@ -75,6 +76,7 @@ export function* allFacts(): Generator<Facts> {
     "group",
     "never",
     "intense",
+    "significant",
     "awaited",
   ] as const;
   for (const outcome of ["completed", "failed"] as const) {

@@ -60,13 +60,13 @@ describe("Supervisor backoff", () => {
       assert.deepEqual(await delaysOf(time, { backoff: { initialDelay: 0 } }, 4), [0, 0, 0, 0]);
     }));
 
-  it("shortens each delay by jitter × random(): min(cap, base × 2^n) × (1 − jitter × random())", () =>
+  it("shortens each delay by jitter × random(), in whole ms: ⌊min(cap, base × 2^n) × (1 − jitter × random())⌋", () =>
     withFakeTime(async (time) => {
       const randoms = [0, 0.5, 0.75, 0.999];
       const random = () => randoms.shift() ?? 0;
       assert.deepEqual(
         await delaysOf(time, { backoff: { jitter: 0.5 }, random }, 4),
-        [1000, 1500, 2500, 8000 * (1 - 0.5 * 0.999)],
+        [1000, 1500, 2500, 4003], // 8000 × (1 − 0.5 × 0.999) is 4003.99… in floating point
       );
     }));
 
@@ -79,7 +79,8 @@ describe("Supervisor backoff", () => {
       delays.forEach((delay, i) => {
         assert.ok(delay <= ceilings[i]!, `delay ${i} = ${delay} exceeds ${ceilings[i]}`);
         assert.ok(delay >= ceilings[i]! * 0.8, `delay ${i} = ${delay} below 80% of ${ceilings[i]}`);
-        assert.equal(delay, ceilings[i]! * (1 - 0.2 * extremes[i]!));
+        assert.equal(delay, Math.floor(ceilings[i]! * (1 - 0.2 * extremes[i]!)));
+        assert.ok(Number.isInteger(delay), `delay ${i} = ${delay} is not whole milliseconds`);
       });
     }));
 

@@ -48,6 +48,32 @@ const ROWS: readonly Row[] = [
   ["running", undefined, "settle", { group: true }, "grouped: trigger exit"],
   ["running", undefined, "settle", { intense: true }, "failed: exit intensity"],
   ["running", undefined, "settle", { intense: true, admitted: false }, "failed: limit exit giveup"],
+  // A significant service that ended for good says so; one to be restarted does not.
+  ["running", undefined, "settle", { significant: true, restart: false }, "failed: exit ended"],
+  [
+    "running",
+    undefined,
+    "settle",
+    { significant: true, outcome: "completed", restart: false, awaited: true },
+    "completed: exit proceed ended",
+  ],
+  [
+    "running",
+    undefined,
+    "settle",
+    { significant: true, admitted: false },
+    "failed: limit exit giveup ended",
+  ],
+  [
+    "running",
+    undefined,
+    "settle",
+    { significant: true, admitted: false, escalate: true },
+    "failed: limit escalate exit giveup",
+  ],
+  ["running", undefined, "settle", { significant: true }, "backing_off: schedule exit announce"],
+  ["running", undefined, "settle", { significant: true, live: false }, "stopped: exit"],
+  ["stopping", "stop", "settle", { significant: true }, "stopped: unwait exit"],
   // ... while start() waits for it to be ready.
   ["running", undefined, "settle", { awaited: true }, "failed: exit fail"],
   ["running", undefined, "settle", { awaited: true, escalates: true }, "failed: exit fail"],

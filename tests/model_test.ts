@@ -729,8 +729,11 @@ class MSup {
     // a queued remove() is about to forget (it has no live run) is free.
     const holder = this.children.get(name);
     const freed = holder !== undefined && this.removing.has(name) && !isLive(holder.phase);
+    // And from the moment the session start() made begins to end (README:
+    // "add() on a supervisor start() started throws, as after stop()").
     if (
-      this.stopCalls || this.stopped || (holder && !freed) || this.reserved.has(name) ||
+      this.stopCalls || this.stopped || (this.started && this.session?.live === false) ||
+      (holder && !freed) || this.reserved.has(name) ||
       (sub && (sub.parent || sub.session || sub.stopped || sub.started))
     ) {
       return this.w.settleCall(id, "threw");

@@ -384,7 +384,7 @@ describe("Supervisor properties", () => {
               }
               for (const e of lastAnnounced.values()) {
                 if (e.service.startsWith("sub/")) continue;
-                const due = e.t + Math.trunc(e.delay!);
+                const due = e.t + e.delay!;
                 if (due + 1 >= stopAt || (removedAt.get(e.service) ?? Infinity) <= due + 1) {
                   continue;
                 }
@@ -488,7 +488,8 @@ function checkService(
         check(pending && pending.attempt === e.attempt, () => `start without restart: ${where()}`);
         const restart = pending;
         const gap = e.t - restart.t;
-        const wait = Math.trunc(restart.delay!);
+        const wait = restart.delay!;
+        check(Number.isInteger(wait), () => `delay ${wait} is not whole milliseconds: ${where()}`);
         check(
           gap >= wait && gap <= wait + 1,
           () => `restart waited ${gap} ms, not ${restart.delay}: ${where()}`,
@@ -544,9 +545,10 @@ function checkService(
     check(next?.type === "restart", () => `expected restart: ${where()}`);
     same(next.t, e.t, where);
     same(next.attempt, e.attempt! + 1, where);
-    const low = ceiling * (1 - spec.jitter);
+    // Whole milliseconds, as the timer waits: the formula's bounds, rounded down.
+    const low = Math.floor(ceiling * (1 - spec.jitter) - 1e-9);
     check(
-      next.delay! >= low - 1e-9 && next.delay! <= ceiling + 1e-9,
+      Number.isInteger(next.delay) && next.delay! >= low && next.delay! <= Math.floor(ceiling),
       () => `delay ${next.delay} outside [${low}, ${ceiling}]: ${where()}`,
     );
     pending = next;

@@ -35,19 +35,18 @@ function canonical(value: unknown): string {
   ) ?? "undefined";
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `condition` every 2 ms of real time, for at most `limitMs`. */
-async function waitFor(condition: () => boolean, limitMs: number): Promise<boolean> {
-  const deadline = Date.now() + limitMs;
-  for (let polls = 0; polls < limitMs; polls++) {
-    if (condition()) return true;
-    if (Date.now() > deadline) break;
-    await sleep(2);
+/** Waits for `promise` for at most `limitMs` of real time: whether it resolved in time. */
+async function within(limitMs: number, wait: (signal: AbortSignal) => Promise<unknown>) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), limitMs);
+  try {
+    await wait(controller.signal);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
-  return condition();
 }
 
 /** Runs the scenario; never throws (a throw is reported as a failed check). */
@@ -74,13 +73,13 @@ export async function runScenario(): Promise<ScenarioReport> {
         signal.addEventListener("abort", () => resolve(), { once: true });
       });
     });
+    const third = within(
+      2_000,
+      (signal) => supervisor.when("start", (event) => event.attempt === 3, { signal }),
+    );
     await supervisor.start();
-
-    const third = await waitFor(() => {
-      const status = supervisor.status()[0];
-      return status?.attempt === 3 && status.state === "running";
-    }, 2_000);
-    check("attempt 3 is running within 2 s", third, true);
+    check("attempt 3 is running within 2 s", await third, true);
+    check("the service is running", supervisor.status()[0]?.state, "running");
     check("restart events carry the delays [5, 10]", delays, [5, 10]);
     const status = supervisor.status()[0];
     check(
