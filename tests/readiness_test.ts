@@ -120,6 +120,39 @@ describe("Supervisor readiness", () => {
       await supervisor.stop();
     }));
 
+  it("ignores ready() of an earlier run while the next run is live, destructured or not", () =>
+    withFakeTime(async (time) => {
+      const supervisor = new Supervisor({ backoff: { initialDelay: 5, jitter: 0 } });
+      const log = recordEvents(supervisor);
+      const contexts: { ready(): void }[] = [];
+      const readies: (() => void)[] = [];
+      supervisor.add("svc", (signal, context) => {
+        contexts.push(context);
+        const { ready } = context;
+        readies.push(ready);
+        return contexts.length === 1 ? failAfter(10, signal) : untilAborted(signal);
+      });
+      await supervisor.start();
+      await time.tickAsync(10);
+      await time.tickAsync(5);
+      assert.equal(supervisor.status()[0]?.attempt, 2);
+      contexts[0]!.ready();
+      readies[0]!();
+      await time.tickAsync(0);
+      assert.equal(supervisor.status()[0]?.ready, false);
+      readies[1]!();
+      await time.tickAsync(0);
+      assert.equal(supervisor.status()[0]?.ready, true);
+      assert.deepEqual(log, [
+        "0 start svc#1",
+        "10 exit svc#1 failed",
+        "10 restart svc#2 5",
+        "15 start svc#2",
+        "15 ready svc#2",
+      ]);
+      await supervisor.stop();
+    }));
+
   it("clears readiness on restart, and ignores ready() from a run that ended", () =>
     withFakeTime(async (time) => {
       const supervisor = new Supervisor({ backoff: { jitter: 0 } });
