@@ -11,9 +11,16 @@
 /** A key that no lib declares: the type of `asyncDispose` where `Symbol.asyncDispose` is unknown. */
 declare const undeclared: unique symbol;
 
-/** The type of `Symbol.asyncDispose` where the lib declares it, else the type of `undeclared`. */
-export type AsyncDisposeKey = SymbolConstructor extends
-  { readonly asyncDispose: infer Key extends symbol } ? Key : typeof undeclared;
+/** The type of `Symbol.asyncDispose` where the lib declares it, else `symbol`. */
+type Declared = SymbolConstructor extends { readonly asyncDispose: infer Key extends symbol } ? Key
+  : symbol;
+
+/**
+ * The type of `Symbol.asyncDispose` where the lib declares it as a `unique
+ * symbol` (as TypeScript's lib and `@types/node` do), else the type of
+ * `undeclared`: a computed key in a declaration must be a unique symbol.
+ */
+export type AsyncDisposeKey = symbol extends Declared ? typeof undeclared : Declared;
 
 /** `Symbol.asyncDispose`, read once, when the module loads. */
 export const asyncDispose: AsyncDisposeKey = Symbol.asyncDispose as AsyncDisposeKey;
