@@ -172,6 +172,7 @@ async function layOut(): Promise<Setup[]> {
     consumer: await read("consumer.ts"),
     dispose: await read("dispose.ts"),
     using: await read("using.ts"),
+    dom: await read("dom.ts"),
   };
   const setups: Setup[] = [];
   for (const compiler of COMPILERS) {
@@ -191,6 +192,7 @@ async function layOut(): Promise<Setup[]> {
         const names: (keyof typeof sources)[] = ["consumer"];
         if (globals.disposable) names.push("dispose");
         if (globals.disposable && compiler.using) names.push("using");
+        if (globals.lib.includes("dom")) names.push("dom");
         const files: string[] = [];
         for (const source of names) {
           for (const extension of setup.extensions) {
