@@ -731,7 +731,7 @@ export class Supervisor extends EventTarget implements Service {
   }
 
   /**
-   * Stops the supervisor, for `await using`.
+   * Stops the supervisor, for `await using`: this is `[Symbol.asyncDispose]()`.
    *
    * @returns A promise that resolves once `stop()` has.
    */
