@@ -1,4 +1,5 @@
 import { Alarm } from "./_alarm.ts";
+import { asyncDispose } from "./_dispose.ts";
 import { type Child, type Host, type Past, pastOf } from "./_child.ts";
 import { LINK, type Link, linkOf, type Mailbox } from "./_link.ts";
 import { Groups } from "./_group.ts";
@@ -943,11 +944,11 @@ export class Supervisor extends EventTarget implements Service {
   }
 
   /**
-   * Stops the supervisor, for `await using`.
+   * Stops the supervisor, for `await using`: this is `[Symbol.asyncDispose]()`.
    *
    * @returns A promise that resolves once `stop()` has.
    */
-  async [Symbol.asyncDispose](): Promise<void> {
+  async [asyncDispose](): Promise<void> {
     await this.stop();
   }
 
@@ -958,13 +959,20 @@ export class Supervisor extends EventTarget implements Service {
    * @param listener Called with the event.
    * @param options As for `EventTarget.addEventListener`.
    */
+  // The public signatures spell out the DOM's listener and options types:
+  // the published .d.ts must compile with Node's types and no DOM lib.
   override addEventListener<K extends keyof SupervisorEventMap>(
     type: K,
     listener:
       | ((this: Supervisor, event: SupervisorEventMap[K]) => void)
       | { handleEvent(event: SupervisorEventMap[K]): void }
       | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | {
+      capture?: boolean;
+      once?: boolean;
+      passive?: boolean;
+      signal?: AbortSignal;
+    },
   ): void;
   /**
    * Listens for any event.
@@ -975,8 +983,13 @@ export class Supervisor extends EventTarget implements Service {
    */
   override addEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
+    listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null,
+    options?: boolean | {
+      capture?: boolean;
+      once?: boolean;
+      passive?: boolean;
+      signal?: AbortSignal;
+    },
   ): void;
   override addEventListener(
     type: string,
@@ -1000,7 +1013,7 @@ export class Supervisor extends EventTarget implements Service {
       | ((this: Supervisor, event: SupervisorEventMap[K]) => void)
       | { handleEvent(event: SupervisorEventMap[K]): void }
       | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | { capture?: boolean },
   ): void;
   /**
    * Stops listening for any event.
@@ -1011,8 +1024,8 @@ export class Supervisor extends EventTarget implements Service {
    */
   override removeEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
+    listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null,
+    options?: boolean | { capture?: boolean },
   ): void;
   override removeEventListener(
     type: string,
