@@ -143,7 +143,8 @@ async function sha256(text: string): Promise<string> {
 
 /**
  * Installs the Node tools pinned in `scripts/tools/package.json` and
- * `package-lock.json` (esbuild, publint, attw, @edge-runtime/vm, miniflare)
+ * `package-lock.json` (esbuild, publint, attw, @edge-runtime/vm, miniflare, and
+ * for `check_types.ts` two TypeScripts and two `@types/node`, under aliases)
  * into `.build/tools` with `npm ci`, unless the same lock is installed there
  * already. Install scripts are not run: every binary these tools need ships
  * inside a platform package of the npm registry.

@@ -8,6 +8,8 @@
  *   (fmt, lint, check, doc lint, tests on the sources);
  * - npm: the pinned Node tools, then `build_npm.ts`'s steps (compile,
  *   publint, attw, size);
+ * - types: `check_types.ts`, a consumer project compiled against the built
+ *   package in each TypeScript setup the README promises (one check each);
  * - bun: `bun test` on the sources;
  * - node20, node22, node24: the tests against the built package, as ESM
  *   and as CommonJS;
@@ -20,6 +22,7 @@
  */
 import { join } from "node:path";
 import { BUILD_STEPS } from "./build_npm.ts";
+import { checkTypes } from "./check_types.ts";
 import { compileNodeTests, FORMATS, NODE_TESTS_DIR, portableTestFiles } from "./_node_tests.ts";
 import { ensureNodeTools, nodeBinary, ROOT, run, type RunResult, stripAnsi } from "./_util.ts";
 
@@ -29,7 +32,7 @@ const NODE_MAJORS = [20, 22, 24] as const;
 const EDGE_NODE = { "edge-runtime": 20, workerd: 22 } as const;
 const TEST_TIMEOUT_MS = 180_000;
 /** Past this, the remaining steps are skipped: a hung suite must not eat CI's time. */
-const BUDGET_MS = 14 * 60_000;
+const BUDGET_MS = 20 * 60_000;
 
 /** What a step found. */
 interface Outcome {
@@ -185,6 +188,28 @@ async function steps(): Promise<Step[]> {
       describe: `build_npm.ts ${step.name}`,
       action: () => inProcess(step.run),
     })),
+    {
+      id: "types/consumers",
+      needs: ["npm/tools", "npm/compile"],
+      describe: "check_types.ts: tsc on tests/types/ against npm/ in each TypeScript setup " +
+        "(strict, no skipLibCheck), one check per setup",
+      action: async () => {
+        try {
+          const results = await checkTypes();
+          const failing = results.filter((result) => !result.ok).map((result) => result.id);
+          if (results.length === 0) return { passed: 0, failed: 1, note: "no setup checked" };
+          return {
+            passed: results.length - failing.length,
+            failed: failing.length,
+            note: failing.length > 0 ? `failing: ${failing.join(", ")}` : "",
+          };
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          console.error(message);
+          return { passed: 0, failed: 1, note: message.split("\n")[0]!.slice(0, 120) };
+        }
+      },
+    },
     {
       id: "bun/test",
       needs: ["deno/install"],

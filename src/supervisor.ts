@@ -1,4 +1,5 @@
 import { Alarm } from "./_alarm.ts";
+import { asyncDispose } from "./_dispose.ts";
 import { type Child, type Host, type Past, pastOf } from "./_child.ts";
 import { LINK, type Link, linkOf, type Mailbox } from "./_link.ts";
 import { Groups } from "./_group.ts";
@@ -948,11 +949,11 @@ export class Supervisor extends EventTarget implements Service {
   }
 
   /**
-   * Stops the supervisor, for `await using`.
+   * Stops the supervisor, for `await using`: this is `[Symbol.asyncDispose]()`.
    *
    * @returns A promise that resolves once `stop()` has.
    */
-  async [Symbol.asyncDispose](): Promise<void> {
+  async [asyncDispose](): Promise<void> {
     await this.stop();
   }
 
@@ -963,13 +964,20 @@ export class Supervisor extends EventTarget implements Service {
    * @param listener Called with the event.
    * @param options As for `EventTarget.addEventListener`.
    */
+  // The public signatures spell out the DOM's listener and options types:
+  // the published .d.ts must compile with Node's types and no DOM lib.
   override addEventListener<K extends keyof SupervisorEventMap>(
     type: K,
     listener:
       | ((this: Supervisor, event: SupervisorEventMap[K]) => void)
       | { handleEvent(event: SupervisorEventMap[K]): void }
       | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | {
+      capture?: boolean;
+      once?: boolean;
+      passive?: boolean;
+      signal?: AbortSignal;
+    },
   ): void;
   /**
    * Listens for any event.
@@ -980,8 +988,13 @@ export class Supervisor extends EventTarget implements Service {
    */
   override addEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
+    listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null,
+    options?: boolean | {
+      capture?: boolean;
+      once?: boolean;
+      passive?: boolean;
+      signal?: AbortSignal;
+    },
   ): void;
   override addEventListener(
     type: string,
@@ -1005,7 +1018,7 @@ export class Supervisor extends EventTarget implements Service {
       | ((this: Supervisor, event: SupervisorEventMap[K]) => void)
       | { handleEvent(event: SupervisorEventMap[K]): void }
       | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | { capture?: boolean },
   ): void;
   /**
    * Stops listening for any event.
@@ -1016,8 +1029,8 @@ export class Supervisor extends EventTarget implements Service {
    */
   override removeEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
+    listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null,
+    options?: boolean | { capture?: boolean },
   ): void;
   override removeEventListener(
     type: string,
