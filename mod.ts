@@ -57,6 +57,13 @@ export {
 export { type ServiceMetrics, toPrometheus } from "./src/metrics.ts";
 export { healthHandler } from "./src/health.ts";
 export {
+  formatEvent,
+  logEvents,
+  type LogLevel,
+  type LogSink,
+  type LogSubscription,
+} from "./src/log.ts";
+export {
   EscalateEvent,
   ExitEvent,
   type ExitOutcome,
