@@ -4,8 +4,9 @@
  * line `N passed, N failed`. Run it with `deno task test` (CI runs
  * `npx -y deno@2.9 task test`); `deno task test:deno` is the fast subset.
  *
- * - deno: `deno install`, then each command of the `test:deno` task
- *   (fmt, lint, check, doc lint, tests on the sources);
+ * - deno: `deno install` (`nodeModulesDir` is `manual`, so that nothing
+ *   but this installs the tools), then each other command of the
+ *   `test:deno` task (fmt, lint, check, doc lint, tests on the sources);
  * - npm: the pinned Node tools, then `build_npm.ts`'s steps (compile,
  *   publint, attw, size);
  * - bun: `bun test` on the sources;
@@ -136,12 +137,17 @@ async function inProcess(action: () => Promise<string | void>): Promise<Outcome>
 
 const deno = Deno.execPath();
 
-/** The commands of the `test:deno` task, one step each, so the fast task and this agree. */
+/**
+ * The commands of the `test:deno` task, one step each, so the fast task and
+ * this agree; but its `deno install`, which the `deno/install` step runs
+ * first.
+ */
 async function denoSteps(): Promise<Step[]> {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   const task: string = config.tasks["test:deno"];
   const seen = new Map<string, number>();
-  return task.split("&&").map((part) => part.trim()).filter(Boolean).map((command) => {
+  const commands = task.split("&&").map((part) => part.trim()).filter(Boolean);
+  return commands.filter((command) => command !== "deno install").map((command) => {
     const sub = command.split(/\s+/)[1] ?? "command";
     const count = (seen.get(sub) ?? 0) + 1;
     seen.set(sub, count);
