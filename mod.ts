@@ -58,8 +58,8 @@ export { type ServiceMetrics, toPrometheus } from "./src/metrics.ts";
 export { healthHandler } from "./src/health.ts";
 export {
   formatEvent,
+  type LevelLogger,
   logEvents,
-  type LogLevel,
   type LogSink,
   type LogSubscription,
 } from "./src/log.ts";

@@ -219,7 +219,7 @@ function log(line: string): void {
 }
 
 // One line per lifecycle event of the whole tree, children by path (`feeds/binance`).
-logEvents(root, (line) => log(line));
+logEvents(root, log);
 
 /** When each service's pending restart was scheduled, and its delay, by path. */
 const pendingRestarts = new Map<string, { readonly at: number; readonly delay: number }>();

@@ -1,18 +1,31 @@
 import { describe } from "./_describe.ts";
 import { _CLASSES } from "./events.ts";
 
-/**
- * How much an event matters, as `console` and most loggers name their
- * levels: `error` for a service that gave up, a run abandoned at stop and an
- * escalation; `warn` for a failed run; `info` for the rest.
- */
-export type LogLevel = "info" | "warn" | "error";
+/** How much an event matters, by the name of the method of a {@linkcode LevelLogger} it goes to. */
+type Level = "info" | "warn" | "error";
 
 /**
- * Where {@linkcode logEvents} sends each event: its line from
- * {@linkcode formatEvent}, the event itself, and its level.
+ * A logger with a method per level, as `console`, pino and winston have:
+ * {@linkcode logEvents} sends each line to `error` for a service that gave
+ * up, a run abandoned at stop and an escalation, to `warn` for a failed run,
+ * and to `info` for the rest.
  */
-export type LogSink = (line: string, event: Event, level: LogLevel) => void;
+export interface LevelLogger {
+  /** Called with the line of a `start`, `ready`, `restart`, or `exit` that did not fail. */
+  info(line: string): void;
+  /** Called with the line of an `exit` whose outcome is `failed`. */
+  warn(line: string): void;
+  /** Called with the line of a `giveup`, a `stoptimeout` or an `escalate`. */
+  error(line: string): void;
+}
+
+/**
+ * Where {@linkcode logEvents} sends each event's line: a function, called
+ * with the line alone (so `console.log` works as it is), or a
+ * {@linkcode LevelLogger}, whose method for the event's level is called
+ * with it (so `console` sends failures to stderr).
+ */
+export type LogSink = ((line: string) => void) | LevelLogger;
 
 /** What {@linkcode logEvents} returns: the way to stop logging. */
 export interface LogSubscription {
@@ -169,8 +182,8 @@ export function formatEvent(event: Event): string {
   return oneLine(details === "" ? type : type.padEnd(TYPE_WIDTH) + details);
 }
 
-/** The level of an event, as {@linkcode LogLevel} tells. */
-function level(event: Event): LogLevel {
+/** The level of an event, as {@linkcode LevelLogger} tells. */
+function level(event: Event): Level {
   switch (text(get(event, "type"))) {
     case "giveup":
     case "stoptimeout":
@@ -183,21 +196,17 @@ function level(event: Event): LogLevel {
   }
 }
 
-/** `console.info`, `console.warn` or `console.error` by level, read when the line is sent. */
-function consoleSink(line: string, _event: Event, level: LogLevel): void {
-  globalThis.console[level](line);
-}
-
 function ignore(): void {}
 
 /**
  * Sends every lifecycle event of `supervisor` to `sink` as one line of
- * {@linkcode formatEvent}, with the event and its {@linkcode LogLevel}; by
- * default to `console.info`, `console.warn` or `console.error` by level. The
- * events of child supervisors reach it too, their services by path
- * (`feeds/binance`). It listens to each event type once, and the returned
- * subscription's `unsubscribe()` (or the end of a `using` block) removes
- * every listener it added.
+ * {@linkcode formatEvent}: a function gets the line alone, a
+ * {@linkcode LevelLogger} (such as `console`, the default) gets it through
+ * its `info`, `warn` or `error` method by the event's level. The events of
+ * child supervisors reach it too, their services by path (`feeds/binance`).
+ * It listens to each event type once, and the returned subscription's
+ * `unsubscribe()` (or the end of a `using` block) removes every listener it
+ * added.
  *
  * The sink runs inside an event listener, and what it throws (or an async
  * sink rejects with) is caught and dropped with its line: the next event is
@@ -206,14 +215,20 @@ function ignore(): void {}
  * by default in Deno and Node (see the README's Events section). A sink that
  * must know about its own failures catches them itself.
  *
- * @example Logging a supervisor's events, failures to `console.error`
+ * @example Logging a supervisor's events, failures apart
  * ```ts
  * import { logEvents, Supervisor } from "@janus/supervisor";
  * import assert from "node:assert/strict";
  *
  * const supervisor = new Supervisor({ backoff: { initialDelay: 10, jitter: 0 } });
  * const lines: string[] = [];
- * using _log = logEvents(supervisor, (line, _event, level) => lines.push(`${level} ${line}`));
+ * using _log = logEvents(supervisor, {
+ *   info: (line) => lines.push(line),
+ *   warn: (line) => lines.push(`WARN ${line}`),
+ *   error: (line) => lines.push(`ERROR ${line}`),
+ * });
+ * // logEvents(supervisor) writes to console.info, console.warn and console.error;
+ * // logEvents(supervisor, console.log) writes every line to console.log.
  *
  * supervisor.add("feed", async (signal, { attempt }) => {
  *   if (attempt === 1) throw new Error("connection reset");
@@ -224,19 +239,23 @@ function ignore(): void {}
  * await supervisor.stop();
  *
  * assert.deepEqual(lines, [
- *   "info start       feed run #1",
- *   "warn exit        feed run #1 failed: Error: connection reset",
- *   "info restart     feed run #2 in 10 ms",
- *   "info start       feed run #2",
- *   "info exit        feed run #2 stopped",
+ *   "start       feed run #1",
+ *   "WARN exit        feed run #1 failed: Error: connection reset",
+ *   "restart     feed run #2 in 10 ms",
+ *   "start       feed run #2",
+ *   "exit        feed run #2 stopped",
  * ]);
  * ```
  *
  * @param supervisor The supervisor, or any `EventTarget` that fires its events.
- * @param sink Called with each event's line, the event and its level.
+ * @param sink A function called with each line, or a logger with `info`,
+ * `warn` and `error` methods; `console` by default.
  * @returns The subscription: `unsubscribe()` it, or `using` it, to stop logging.
  */
-export function logEvents(supervisor: EventTarget, sink: LogSink = consoleSink): LogSubscription {
+export function logEvents(
+  supervisor: EventTarget,
+  sink: LogSink = globalThis.console,
+): LogSubscription {
   if (
     typeof get(supervisor, "addEventListener") !== "function" ||
     typeof get(supervisor, "removeEventListener") !== "function"
@@ -247,16 +266,21 @@ export function logEvents(supervisor: EventTarget, sink: LogSink = consoleSink):
       }`,
     );
   }
-  if (typeof sink !== "function") {
+  const isLogger = typeof sink !== "function" &&
+    (["info", "warn", "error"] as const).every((name) => typeof get(sink, name) === "function");
+  if (typeof sink !== "function" && !isLogger) {
     throw new TypeError(
-      `Cannot log events as 'sink' must be a function: current value is ${oneLine(describe(sink))}`,
+      "Cannot log events as 'sink' must be a function or a logger with info, warn and error " +
+        `methods: current value is ${oneLine(describe(sink))}`,
     );
   }
   let open = true;
   const listener = (event: Event): void => {
     if (!open) return;
     try {
-      const result: unknown = sink(formatEvent(event), event, level(event));
+      const line = formatEvent(event);
+      // The method is read now: a logger (or console) patched later is used as it is then.
+      const result: unknown = typeof sink === "function" ? sink(line) : sink[level(event)](line);
       // An async sink: its rejection is contained as a throw is.
       if (result !== undefined) Promise.resolve(result).then(undefined, ignore);
     } catch {

@@ -6,8 +6,8 @@ import {
   ExitEvent,
   formatEvent,
   GiveupEvent,
+  type LevelLogger,
   logEvents,
-  type LogLevel,
   ReadyEvent,
   RestartEvent,
   RestartLimitError,
@@ -172,10 +172,17 @@ describe("formatEvent", () => {
   });
 });
 
-/** Records every call of a sink as `level line`. */
-function recorder(): { lines: string[]; sink: (line: string, e: Event, l: LogLevel) => void } {
+/** A logger that records every line as `level line`. */
+function recorder(): { lines: string[]; sink: LevelLogger } {
   const lines: string[] = [];
-  return { lines, sink: (line, _event, level) => lines.push(`${level} ${line}`) };
+  return {
+    lines,
+    sink: {
+      info: (line) => lines.push(`info ${line}`),
+      warn: (line) => lines.push(`warn ${line}`),
+      error: (line) => lines.push(`error ${line}`),
+    },
+  };
 }
 
 describe("logEvents", () => {
@@ -339,7 +346,7 @@ describe("logEvents", () => {
     try {
       // Read when the line is sent: replaced after logEvents was called.
       for (const level of ["info", "warn", "error"] as const) {
-        console[level] = (line: string) => written.push(`${level}: ${line}`);
+        console[level] = (...args: unknown[]) => written.push(`${level}: ${args.join(" | ")}`);
       }
       target.dispatchEvent(new StartEvent("a", { attempt: 1 }));
       target.dispatchEvent(new ExitEvent("a", { attempt: 1, outcome: "failed", error: boom }));
@@ -355,21 +362,71 @@ describe("logEvents", () => {
     ]);
   });
 
-  it("refuses what is not an EventTarget and a sink that is not a function", () => {
+  it("calls a function sink with the line alone, so console.log prints just the line", () => {
+    const calls: unknown[][] = [];
+    const target = new EventTarget();
+    const saved = console.log;
+    try {
+      console.log = (...args: unknown[]) => calls.push(args);
+      using _log = logEvents(target, console.log);
+      target.dispatchEvent(new StartEvent("a", { attempt: 1 }));
+      target.dispatchEvent(new StopTimeoutEvent("a"));
+    } finally {
+      console.log = saved;
+    }
+    assert.deepEqual(calls, [["start       a run #1"], ["stoptimeout a"]]);
+  });
+
+  it("calls a logger's method as a method, so a class-based logger keeps its this", () => {
+    class Logger {
+      readonly lines: string[] = [];
+      info(line: string) {
+        this.lines.push(line);
+      }
+      warn(line: string) {
+        this.lines.push(`! ${line}`);
+      }
+      error(line: string) {
+        this.lines.push(`!! ${line}`);
+      }
+    }
+    const logger = new Logger();
+    const target = new EventTarget();
+    using _log = logEvents(target, logger);
+    target.dispatchEvent(new StartEvent("a", { attempt: 1 }));
+    target.dispatchEvent(new ExitEvent("a", { attempt: 1, outcome: "failed", error: boom }));
+    target.dispatchEvent(new GiveupEvent("a", { error: new RestartLimitError("a", 2) }));
+    assert.deepEqual(logger.lines, [
+      "start       a run #1",
+      "! exit        a run #1 failed: Error: connection reset",
+      "!! giveup      a: RestartLimitError: Service 'a' gave up after 2 restarts",
+    ]);
+  });
+
+  it("refuses what is not an EventTarget, and a sink that is neither a function nor a logger", () => {
     for (const value of [undefined, null, 42, {}, { addEventListener() {} }]) {
       assert.throws(() => logEvents(value as unknown as EventTarget), {
         name: "TypeError",
         message: /^Cannot log events as 'supervisor' must be an EventTarget: current value is /,
       });
     }
-    assert.throws(
-      () => logEvents(new EventTarget(), "console.log" as unknown as () => void),
-      {
+    const message = "Cannot log events as 'sink' must be a function or a logger with info, " +
+      "warn and error methods: current value is ";
+    for (
+      const [sink, shown] of [
+        ["console.log", "console.log"],
+        [null, "null"],
+        [{ info() {}, warn() {} }, "[object Object]"],
+        [{ info() {}, warn() {}, error: "no" }, "[object Object]"],
+      ] as const
+    ) {
+      assert.throws(() => logEvents(new EventTarget(), sink as unknown as LevelLogger), {
         name: "TypeError",
-        message: "Cannot log events as 'sink' must be a function: current value is console.log",
-      },
-    );
+        message: message + shown,
+      });
+    }
     assert.throws(() => logEvents(revokedProxy() as EventTarget), TypeError);
+    assert.throws(() => logEvents(new EventTarget(), revokedProxy() as LevelLogger), TypeError);
   });
 
   it("adds no listener when adding one throws halfway", () => {
