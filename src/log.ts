@@ -254,7 +254,7 @@ function ignore(): void {}
  */
 export function logEvents(
   supervisor: EventTarget,
-  sink: LogSink = globalThis.console,
+  sink?: LogSink,
 ): LogSubscription {
   if (
     typeof get(supervisor, "addEventListener") !== "function" ||
@@ -266,9 +266,13 @@ export function logEvents(
       }`,
     );
   }
-  const isLogger = typeof sink !== "function" &&
-    (["info", "warn", "error"] as const).every((name) => typeof get(sink, name) === "function");
-  if (typeof sink !== "function" && !isLogger) {
+  // Typed as a LevelLogger: the module's types do not depend on a lib that declares `console`.
+  const to = sink === undefined
+    ? (globalThis as unknown as { console: LevelLogger }).console
+    : sink;
+  const isLogger = typeof to !== "function" &&
+    (["info", "warn", "error"] as const).every((name) => typeof get(to, name) === "function");
+  if (typeof to !== "function" && !isLogger) {
     throw new TypeError(
       "Cannot log events as 'sink' must be a function or a logger with info, warn and error " +
         `methods: current value is ${oneLine(describe(sink))}`,
@@ -280,7 +284,7 @@ export function logEvents(
     try {
       const line = formatEvent(event);
       // The method is read now: a logger (or console) patched later is used as it is then.
-      const result: unknown = typeof sink === "function" ? sink(line) : sink[level(event)](line);
+      const result: unknown = typeof to === "function" ? to(line) : to[level(event)](line);
       // An async sink: its rejection is contained as a throw is.
       if (result !== undefined) Promise.resolve(result).then(undefined, ignore);
     } catch {
