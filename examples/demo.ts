@@ -12,7 +12,8 @@
  *
  * It serves `healthHandler` on 127.0.0.1 (`/healthz`, `/readyz`, `/metrics`)
  * and prints the URL. On a terminal it redraws a status table four times a
- * second; otherwise it prints one timestamped line per event. Ctrl-C,
+ * second, in place and cut to the terminal's size (`_screen.ts`); otherwise
+ * it prints one timestamped line per event (`logEvents`). Ctrl-C,
  * SIGTERM or `--duration` stop it gracefully: it prints the stop report and
  * exits 0 (1 if a run had to be abandoned).
  *
