@@ -77,7 +77,8 @@ supervisor.add("feed", async (signal, { attempt }) => {
 });
 await supervisor.start();
 while (supervisor.status()[0].attempt < 2) await new Promise((r) => setTimeout(r, 1));
-console.log(JSON.stringify({ attempt: 2, report: await supervisor.stop() }));
+const { attempt } = supervisor.status()[0];
+console.log(JSON.stringify({ attempt, report: await supervisor.stop() }));
 `;
 const EXPECTED = JSON.stringify({ attempt: 2, report: { stopped: ["feed"], timedOut: [] } });
 
