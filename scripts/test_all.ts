@@ -14,7 +14,9 @@
  * - bun: `bun test` on the sources;
  * - node20, node22, node24: the tests against the built package, as ESM
  *   and as CommonJS;
- * - edge-runtime, workerd: `tests/edge/run.mjs` against the built package.
+ * - edge-runtime, workerd: `tests/edge/run.mjs` against the built package;
+ * - guides: the README's install instructions and its "Testing your
+ *   services" examples, each with its own runner (see `_guides.ts`).
  *
  * A check step counts as 1 passed or 1 failed; a test step counts what its
  * runner reports. A step whose prerequisite failed is skipped.
@@ -24,6 +26,7 @@
 import { join } from "node:path";
 import { BUILD_STEPS } from "./build_npm.ts";
 import { checkTypes } from "./check_types.ts";
+import { guideSteps } from "./_guides.ts";
 import { compileNodeTests, FORMATS, NODE_TESTS_DIR, portableTestFiles } from "./_node_tests.ts";
 import { ensureNodeTools, nodeBinary, ROOT, run, type RunResult, stripAnsi } from "./_util.ts";
 
@@ -94,6 +97,14 @@ const parseBun: Parser = (output) => {
   const pass = lastMatch(output, /^\s*(\d+) pass\s*$/gm);
   const fail = lastMatch(output, /^\s*(\d+) fail\s*$/gm);
   return pass && fail ? { passed: Number(pass[1]), failed: Number(fail[1]) } : undefined;
+};
+
+/** vitest's summary: ` Tests  1 failed | 2 passed (3)`. */
+const parseVitest: Parser = (output) => {
+  const line = lastMatch(output, /^\s*Tests\s+(.*\(\d+\))\s*$/gm)?.[1];
+  if (!line) return undefined;
+  const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
+  return { passed: count("passed"), failed: count("failed") };
 };
 
 /** A step that passes or fails as one. */
@@ -284,6 +295,29 @@ async function steps(): Promise<Step[]> {
         }
         const args = ["tests/edge/run.mjs", runtime];
         return testOutcome(await run(node, args, { timeoutMs: 120_000 }), parseTap);
+      },
+    });
+  }
+  const parsers = { deno: parseDeno, tap: parseTap, bun: parseBun, vitest: parseVitest };
+  for (const guide of guideSteps()) {
+    all.push({
+      id: guide.id,
+      needs: guide.needs,
+      describe: guide.describe,
+      action: async () => {
+        if (guide.runner === "check") return await inProcess(guide.check);
+        let command;
+        try {
+          command = await guide.command();
+        } catch (error) {
+          console.error(error instanceof Error ? error.message : error);
+          return { passed: 0, failed: 1, note: String(error).slice(0, 120) };
+        }
+        const result = await run(command.cmd, command.args, {
+          cwd: command.cwd,
+          timeoutMs: TEST_TIMEOUT_MS,
+        });
+        return testOutcome(result, parsers[guide.runner]);
       },
     });
   }
