@@ -60,6 +60,13 @@ export {
 export { type ServiceMetrics, toPrometheus } from "./src/metrics.ts";
 export { healthHandler } from "./src/health.ts";
 export {
+  formatEvent,
+  type LevelLogger,
+  logEvents,
+  type LogSink,
+  type LogSubscription,
+} from "./src/log.ts";
+export {
   EscalateEvent,
   ExitEvent,
   type ExitOutcome,

@@ -12,7 +12,8 @@
  *
  * It serves `healthHandler` on 127.0.0.1 (`/healthz`, `/readyz`, `/metrics`)
  * and prints the URL. On a terminal it redraws a status table four times a
- * second; otherwise it prints one timestamped line per event. Ctrl-C,
+ * second, in place and cut to the terminal's size (`_screen.ts`); otherwise
+ * it prints one timestamped line per event (`logEvents`). Ctrl-C,
  * SIGTERM or `--duration` stop it gracefully: it prints the stop report and
  * exits 0 (1 if a run had to be abandoned).
  *
@@ -23,7 +24,8 @@
  *
  * @module
  */
-import { healthHandler, type Service, type ServiceStatus, Supervisor } from "../mod.ts";
+import { healthHandler, logEvents, type Service, type ServiceStatus, Supervisor } from "../mod.ts";
+import { frame, redraw, type Size, usableSize } from "./_screen.ts";
 
 const USAGE = `Usage: deno task demo [--port <n>] [--duration <seconds>] [--seed <n>]
 
@@ -195,43 +197,36 @@ const STATE_COLORS: Record<string, string> = {
   stopped: "2",
 };
 
-const describeError = (error: unknown) =>
-  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-
-/** The last events, for the table's log (on a terminal) and for the one-line log (otherwise). */
-const recent: string[] = [];
-function log(text: string): void {
-  const now = new Date().toISOString();
-  if (interactive) {
-    recent.push(`${now.slice(11, 23)} ${text}`); // the time of day is enough on screen
-
-    if (recent.length > 8) recent.shift();
-  } else {
-    console.log(`${now} ${text}`);
+/** `Name: message`, or `String(error)`; never throws, whatever was thrown. */
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    return "(an error that cannot be described)";
   }
 }
 
+/** The latest event lines, for the screen (on a terminal). */
+const recent: string[] = [];
+const RECENT = 8;
+function log(line: string): void {
+  const now = new Date().toISOString();
+  if (interactive) {
+    recent.push(`${now.slice(11, 23)} ${line}`); // the time of day is enough on screen
+    if (recent.length > RECENT) recent.shift();
+  } else {
+    console.log(`${now} ${line}`);
+  }
+}
+
+// One line per lifecycle event of the whole tree, children by path (`feeds/binance`).
+logEvents(root, log);
+
 /** When each service's pending restart was scheduled, and its delay, by path. */
 const pendingRestarts = new Map<string, { readonly at: number; readonly delay: number }>();
-
-const pad = (event: string) => event.padEnd(11);
-root.addEventListener("start", (e) => {
-  pendingRestarts.delete(e.service);
-  log(`${pad("start")} ${e.service} run #${e.attempt}`);
-});
-root.addEventListener("ready", (e) => log(`${pad("ready")} ${e.service} run #${e.attempt}`));
-root.addEventListener("exit", (e) => {
-  const why = "error" in e ? `: ${describeError(e.error)}` : "";
-  log(`${pad("exit")} ${e.service} run #${e.attempt} ${e.outcome}${why}`);
-});
+root.addEventListener("start", (e) => pendingRestarts.delete(e.service));
 root.addEventListener("restart", (e) => {
   pendingRestarts.set(e.service, { at: Date.now(), delay: e.delay });
-  log(`${pad("restart")} ${e.service} run #${e.attempt} in ${Math.round(e.delay)} ms`);
-});
-root.addEventListener("giveup", (e) => log(`${pad("giveup")} ${e.service}: ${e.error.message}`));
-root.addEventListener("stoptimeout", (e) => log(`${pad("stoptimeout")} ${e.service}`));
-root.addEventListener("escalate", (e) => {
-  log(`${pad("escalate")} ${e.service}: ${describeError(e.error)}`);
 });
 
 function formatMs(ms: number): string {
@@ -240,8 +235,8 @@ function formatMs(ms: number): string {
   return `${Math.floor(ms / 60_000)} m ${String(Math.floor(ms / 1000) % 60).padStart(2, "0")} s`;
 }
 
-/** The status table, one row per service path, each line cut to `width`. */
-function table(width: number): string[] {
+/** The status table, one row per service path; the screen cuts it to the terminal's width. */
+function table(): string[] {
   const now = Date.now();
   const uptimes = new Map(root.metrics().map((m) => [m.name, m.uptime]));
   const rows: string[][] = [];
@@ -270,7 +265,7 @@ function table(width: number): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[], isHeader: boolean) => {
     const fixed = cells.slice(0, -1).map((cell, i) => cell.padEnd(widths[i]!)).join("  ") + "  ";
-    const last = cells.at(-1)!.slice(0, Math.max(0, width - fixed.length - 1));
+    const last = cells.at(-1)!;
     if (isHeader) return paint("1", (fixed + last).trimEnd());
     const state = cells[1]!;
     const colored = fixed.replace(
@@ -282,38 +277,46 @@ function table(width: number): string[] {
   return [line(header, true), ...rows.map((r) => line(r, false))];
 }
 
-function consoleWidth(): number {
+/** The terminal's size, or 80 × 24 when it does not say. */
+function terminalSize(): Size {
   try {
-    const { columns } = Deno.consoleSize();
-    if (columns > 0) return columns;
+    return usableSize(Deno.consoleSize());
   } catch {
-    // Not a console after all.
+    return usableSize(undefined); // not a console after all
   }
-  return 120;
+}
+
+const encoder = new TextEncoder();
+/** Writes all of `text`: a terminal may take a large write in parts. */
+function write(text: string): void {
+  const bytes = encoder.encode(text);
+  for (let written = 0; written < bytes.length;) {
+    written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
 }
 
 let url = "";
+/** Lines of the frame on screen, and the size it was drawn for. */
 let drawn = 0;
-/** Redraws the header, the table and the recent events in place. */
+let drawnFor: Size | undefined;
+/** Redraws the header, the table and the recent events in place, cut to the terminal. */
 function draw(): void {
-  const width = consoleWidth();
-  const cut = (text: string) => text.slice(0, width - 1);
-  const lines = [
-    paint(
+  const size = terminalSize();
+  const lines = frame({
+    title: paint(
       "1",
-      cut(`janus supervisor demo · seed ${args.seed} · supervisor '${root.name}' is ${root.state}`),
+      `janus supervisor demo · seed ${args.seed} · supervisor '${root.name}' is ${root.state}`,
     ),
-    cut(`health: ${url}  →  /healthz /readyz /metrics   ·   Ctrl-C stops`),
-    "",
-    ...table(width),
-    "",
-    paint("2", "recent events:"),
-    ...recent.map((line) => paint("2", cut(line))),
-  ];
-  // Up to the first line drawn last time, then clear below and draw again.
-  const up = drawn > 0 ? `\x1b[${drawn}F` : "";
-  Deno.stdout.writeSync(new TextEncoder().encode(`${up}\x1b[J${lines.join("\n")}\n`));
+    health: `health: ${url}  →  /healthz /readyz /metrics   ·   Ctrl-C stops`,
+    table: table(),
+    eventsHeading: paint("2", "recent events:"),
+    events: recent.map((line) => paint("2", line)),
+  }, size);
+  const resized = drawnFor !== undefined &&
+    (drawnFor.columns !== size.columns || drawnFor.rows !== size.rows);
+  write(redraw(drawn, lines, resized));
   drawn = lines.length;
+  drawnFor = size;
 }
 
 // ---------------------------------------------------------------- running
@@ -329,7 +332,7 @@ const server = Deno.serve({
   },
 }, healthHandler(root));
 
-let redraw: ReturnType<typeof setInterval> | undefined;
+let redrawTimer: ReturnType<typeof setInterval> | undefined;
 let durationTimer: ReturnType<typeof setTimeout> | undefined;
 let stopping: Promise<never> | undefined;
 
@@ -339,10 +342,10 @@ function shutdown(why: string, code = 0): Promise<never> {
     clearTimeout(durationTimer);
     log(`stopping (${why})`);
     const report = await root.stop();
-    clearInterval(redraw);
+    clearInterval(redrawTimer);
     if (interactive) {
       draw();
-      Deno.stdout.writeSync(new TextEncoder().encode("\x1b[?25h")); // show the cursor again
+      write("\n\x1b[?25h"); // below the last frame, and show the cursor again
     }
     console.log(`demo: stop report: ${JSON.stringify(report)}`);
     await server.shutdown();
@@ -355,6 +358,7 @@ const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGI
 for (const signal of signals) {
   Deno.addSignalListener(signal, () => {
     if (stopping) {
+      if (interactive) write("\n\x1b[?25h"); // below the frame; show the cursor again
       console.error(`demo: ${signal} again, exiting without waiting`);
       Deno.exit(130);
     }
@@ -364,13 +368,15 @@ for (const signal of signals) {
 
 // `done` rejects if the tree fails: here, only if cache-warmup fails before it is ready.
 root.done.catch((error) => {
-  console.error(`demo: supervisor failed: ${describeError(error)}`);
+  // On a terminal, a line of its own would push the frame down: it goes with the events.
+  if (interactive) log(`supervisor failed: ${describeError(error)}`);
+  else console.error(`demo: supervisor failed: ${describeError(error)}`);
   shutdown("supervisor failed", 1);
 });
 
 if (interactive) {
-  Deno.stdout.writeSync(new TextEncoder().encode("\x1b[?25l")); // hide the cursor
-  redraw = setInterval(draw, 250);
+  write("\x1b[?25l"); // hide the cursor
+  redrawTimer = setInterval(draw, 250);
   draw();
 }
 if (args.duration !== undefined) {

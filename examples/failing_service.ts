@@ -1,25 +1,16 @@
 /**
  * A short demo: a service that fails three times is restarted with
  * exponential backoff (200, 400, 800 ms), then runs until the supervisor
- * stops it. Run it with `deno task demo` (or `deno run examples/failing_service.ts`).
+ * stops it. Run it with `deno task demo:restart` (or `deno run examples/failing_service.ts`).
  */
-import { Supervisor } from "../mod.ts";
+import { logEvents, Supervisor } from "../mod.ts";
 
 const started = Date.now();
 const at = () => `+${String(Date.now() - started).padStart(5)} ms`;
 
 const supervisor = new Supervisor({ backoff: { initialDelay: 200, jitter: 0 } });
-supervisor.addEventListener(
-  "start",
-  (e) => console.log(`${at()}  start    ${e.service} run #${e.attempt}`),
-);
-supervisor.addEventListener("exit", (e) => {
-  const why = e.outcome === "failed" ? `: ${(e.error as Error).message}` : "";
-  console.log(`${at()}  exit     ${e.service} run #${e.attempt} ${e.outcome}${why}`);
-});
-supervisor.addEventListener("restart", (e) => {
-  console.log(`${at()}  restart  ${e.service} run #${e.attempt} in ${Math.round(e.delay)} ms`);
-});
+// One line per event, each after the time since the start.
+logEvents(supervisor, (line) => console.log(`${at()}  ${line}`));
 
 supervisor.add("market-feed", async (signal, { attempt }) => {
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -149,19 +149,27 @@ async function sha256(text: string): Promise<string> {
  * already. Install scripts are not run: every binary these tools need ships
  * inside a platform package of the npm registry.
  */
-export async function ensureNodeTools(): Promise<void> {
-  const source = join(ROOT, "scripts", "tools");
+export function ensureNodeTools(): Promise<void> {
+  return ensureNpmProject(join(ROOT, "scripts", "tools"), TOOLS_DIR);
+}
+
+/**
+ * Installs the npm project pinned by `source`'s `package.json` and
+ * `package-lock.json` into `target` with `npm ci --ignore-scripts`, unless
+ * the same manifest and lock are installed there already.
+ */
+export async function ensureNpmProject(source: string, target: string): Promise<void> {
   const manifest = await Deno.readTextFile(join(source, "package.json"));
   const lock = await Deno.readTextFile(join(source, "package-lock.json"));
-  const stamp = join(TOOLS_DIR, "node_modules", ".janus-tools-stamp");
+  const stamp = join(target, "node_modules", ".janus-tools-stamp");
   const wanted = await sha256(manifest + lock);
   if (await exists(stamp) && (await Deno.readTextFile(stamp)) === wanted) return;
-  await Deno.mkdir(TOOLS_DIR, { recursive: true });
-  await Deno.writeTextFile(join(TOOLS_DIR, "package.json"), manifest);
-  await Deno.writeTextFile(join(TOOLS_DIR, "package-lock.json"), lock);
-  console.log(`Installing the pinned Node tools into ${TOOLS_DIR}`);
+  await Deno.mkdir(target, { recursive: true });
+  await Deno.writeTextFile(join(target, "package.json"), manifest);
+  await Deno.writeTextFile(join(target, "package-lock.json"), lock);
+  console.log(`Installing the pinned packages of ${source} into ${target}`);
   await mustRun("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], {
-    cwd: TOOLS_DIR,
+    cwd: target,
   });
   await Deno.writeTextFile(stamp, wanted);
 }

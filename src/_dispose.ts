@@ -24,3 +24,16 @@ export type AsyncDisposeKey = symbol extends Declared ? typeof undeclared : Decl
 
 /** `Symbol.asyncDispose`, read once, when the module loads. */
 export const asyncDispose: AsyncDisposeKey = Symbol.asyncDispose as AsyncDisposeKey;
+
+/** A key that no lib declares: the type of `dispose` where `Symbol.dispose` is unknown. */
+declare const undeclaredSync: unique symbol;
+
+/** The type of `Symbol.dispose` where the lib declares it, else `symbol`. */
+type DeclaredSync = SymbolConstructor extends { readonly dispose: infer Key extends symbol } ? Key
+  : symbol;
+
+/** The type of `Symbol.dispose` where the lib declares it as a `unique symbol`, as above. */
+export type DisposeKey = symbol extends DeclaredSync ? typeof undeclaredSync : DeclaredSync;
+
+/** `Symbol.dispose`, read once, when the module loads, typed as `asyncDispose` is. */
+export const dispose: DisposeKey = Symbol.dispose as DisposeKey;

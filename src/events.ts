@@ -250,7 +250,7 @@ export class EscalateEvent extends Event {
 }
 
 /** The classes of the events a supervisor fires, by type, each built as `new Class(service, init)`. */
-const _CLASSES: Readonly<Record<string, new (service: string, init: never) => Event>> = {
+export const _CLASSES: Readonly<Record<string, new (service: string, init: never) => Event>> = {
   start: StartEvent,
   exit: ExitEvent,
   restart: RestartEvent,

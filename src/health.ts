@@ -1,3 +1,4 @@
+import { describe } from "./_describe.ts";
 import { type ServiceMetrics, toPrometheus } from "./metrics.ts";
 import type { Supervisor } from "./supervisor.ts";
 
@@ -19,18 +20,6 @@ function _json(body: unknown): string {
   return JSON.stringify(body, null, 2) + "\n";
 }
 
-function _describe(error: unknown): string {
-  try {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  } catch {
-    try {
-      return Object.prototype.toString.call(error);
-    } catch {
-      return `[${typeof error}]`;
-    }
-  }
-}
-
 /** Each service with its last error, by path, walking the tree as `metrics()` does. */
 function _services(supervisor: Supervisor, metrics: ServiceMetrics[]): _ServiceHealth[] {
   const errors = new Map<string, unknown>();
@@ -47,7 +36,7 @@ function _services(supervisor: Supervisor, metrics: ServiceMetrics[]): _ServiceH
     up: m.up,
     ready: m.ready,
     restarts: m.restarts,
-    ...(errors.has(m.name) ? { lastError: _describe(errors.get(m.name)) } : {}),
+    ...(errors.has(m.name) ? { lastError: describe(errors.get(m.name)) } : {}),
   }));
 }
 

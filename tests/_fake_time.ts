@@ -2,7 +2,8 @@
  * A stand-in for `@std/testing/time`'s `FakeTime` built on
  * `@sinonjs/fake-timers`, faking exactly the globals FakeTime fakes and
  * advancing time the way FakeTime does, so a test that passes here passes
- * for a user who tests with FakeTime.
+ * for a user who tests with FakeTime. `scripts/_guides.ts` maps
+ * `@std/testing/time` to this file to run the README's FakeTime example.
  */
 import FakeTimers from "@sinonjs/fake-timers";
 
@@ -87,6 +88,11 @@ export class FakeTime {
 
   restore(): void {
     this.#clock.uninstall();
+  }
+
+  /** Restores the real clock at the end of a `using` block, as FakeTime does. */
+  [Symbol.dispose](): void {
+    this.restore();
   }
 }
 

@@ -2,7 +2,7 @@
 // source files, so it runs on the sources, not on the built package.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { _DEFAULTS } from "../src/options.ts";
 import { tableEdges } from "./_table.ts";
 
@@ -45,7 +45,51 @@ function diagramEdges(): string[] {
   return [...diagram.matchAll(/^\s+(\S+) --> (\S+):/gm)].map(([, from, to]) => `${from} --> ${to}`);
 }
 
+/**
+ * The README's code blocks that show a file, each introduced by a
+ * `<!-- file: path -->` line: the path, and the block's code.
+ */
+function shownFiles(): [path: string, code: string][] {
+  const pattern = /^<!-- file: (\S+) -->\n\n```[^\n]*\n([\s\S]*?)^```$/gm;
+  return [...read("../README.md").matchAll(pattern)].map(([, path, code]) => [path!, code!]);
+}
+
+/** The example tests of `examples/testing/`, each of which the README shows and CI runs. */
+function testingExamples(): string[] {
+  return readdirSync(new URL("../examples/testing/", import.meta.url))
+    .filter((name) => /[._]test\.m?[jt]s$/.test(name))
+    .map((name) => `examples/testing/${name}`)
+    .sort();
+}
+
 describe("Documentation", () => {
+  it("shows the quick start and each testing example exactly as its file is", () => {
+    const shown = shownFiles();
+    assert.deepEqual(
+      shown.map(([path]) => path).sort(),
+      ["examples/quick_start.ts", ...testingExamples()].sort(),
+    );
+    for (const [path, code] of shown) {
+      assert.equal(code, read(`../${path}`), `the README's copy of ${path}`);
+    }
+    // The quick start is the README's first code block.
+    const readme = read("../README.md");
+    assert.ok(
+      readme.indexOf("<!-- file: examples/quick_start.ts -->") < readme.indexOf("```"),
+      "the quick start comes first",
+    );
+  });
+
+  it("runs each testing example in CI, with its runner", () => {
+    const guides = read("../scripts/_guides.ts");
+    const examples = testingExamples();
+    assert.ok(examples.length >= 5, `${examples.length} examples`);
+    for (const path of examples) {
+      const name = path.slice("examples/testing/".length);
+      assert.ok(guides.includes(`"${name}"`), `scripts/_guides.ts runs ${name}`);
+    }
+  });
+
   it("draws exactly the transitions the lifecycle table makes", () => {
     const drawn = new Set(diagramEdges());
     // add() creates a service; the table decides everything after that.

@@ -1,5 +1,8 @@
-// The README's "Testing your services" example, step for step, on the
-// FakeTime stand-in (same faked globals, same tickAsync).
+// FakeTime's way of moving time (flush microtasks once, then fire the due
+// timers), step by step through the default backoff, on the FakeTime
+// stand-in (same faked globals, same tickAsync). The README's own FakeTime
+// example, examples/testing/deno_fake_time_test.ts, runs as the
+// guides/deno-fake-time step of scripts/test_all.ts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Supervisor } from "../mod.ts";

@@ -1,7 +1,11 @@
 // Deno only: runs `examples/demo.ts` as `deno task demo` does, not on a
 // terminal, and checks its event lines, its health endpoints and its
-// graceful stop. It reads deno.json, spawns Deno and fetches from
-// 127.0.0.1, so it needs `--allow-read --allow-run --allow-net=127.0.0.1` (or
+// graceful stop; then runs `deno task demo` and `deno task demo:restart` in
+// a copy of the work tree as a fresh clone has it, with an empty Deno cache
+// and an npm registry on 127.0.0.1 that records requests, and checks that
+// they install nothing. It reads deno.json, spawns Deno, fetches from and
+// serves on 127.0.0.1 and writes the copy in .build/, so it needs
+// `--allow-read --allow-run --allow-net=127.0.0.1 --allow-write=.build` (or
 // `--allow-all`); without them its tests are skipped.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -172,5 +176,119 @@ describe("examples/demo.ts", () => {
       / exit +heartbeat run #1 stopped: AbortError: Supervisor 'demo' is stopping$/m,
     );
     assert.deepEqual(stopReport(stdout), { stopped: ["feeds", "heartbeat"], timedOut: [] });
+  });
+});
+
+/** A top-level entry a fresh clone does not have: git-ignored builds and installs. */
+const NOT_IN_A_CLONE = new Set([".git", "node_modules", "npm", ".build"]);
+
+/** Copies the work tree into `to` as a fresh clone would have it. */
+async function copyTree(from: URL, to: URL, top = true): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (top && NOT_IN_A_CLONE.has(entry.name)) continue;
+    const source = new URL(entry.name + (entry.isDirectory ? "/" : ""), from);
+    const target = new URL(entry.name + (entry.isDirectory ? "/" : ""), to);
+    if (entry.isDirectory) await copyTree(source, target, false);
+    else if (entry.isFile) await Deno.copyFile(source, target);
+  }
+}
+
+/** Every file under `dir`, as paths relative to it; none if it does not exist. */
+async function filesUnder(dir: URL, prefix = ""): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = prefix + entry.name;
+      if (entry.isDirectory) {
+        found.push(...await filesUnder(new URL(`${entry.name}/`, dir), `${path}/`));
+      } else found.push(path);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return found;
+}
+
+const exists = (url: URL) => Deno.stat(url).then(() => true, () => false);
+
+/** Runs `deno task <task> …args` in `cwd` with an empty cache and the given npm registry. */
+async function task(cwd: URL, denoDir: URL, registry: string, args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdin: "null",
+    env: {
+      DENO_DIR: denoDir.pathname,
+      NPM_CONFIG_REGISTRY: registry,
+      DENO_NO_UPDATE_CHECK: "1",
+      NO_COLOR: "1",
+    },
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+}
+
+const canWriteBuild = Deno.permissions.querySync({ name: "write", path: ".build" }).state ===
+  "granted";
+const skipFresh = skip ||
+  (canWriteBuild ? false : "needs --allow-write=.build (deno test --allow-all tests/demo/)");
+
+describe("deno task demo on a fresh clone", () => {
+  it("installs no npm package: no registry request, no node_modules, nothing cached", {
+    skip: skipFresh,
+  }, async () => {
+    // A registry on 127.0.0.1 that records each request and has no package at all.
+    const requests: string[] = [];
+    const registry = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (request) => {
+        requests.push(new URL(request.url).pathname);
+        return new Response("no such package", { status: 404 });
+      },
+    );
+    const url = `http://127.0.0.1:${registry.addr.port}/`;
+    await Deno.mkdir(new URL(".build/", ROOT), { recursive: true });
+    const clone = new URL(
+      `${await Deno.makeTempDir({ dir: new URL(".build/", ROOT).pathname, prefix: "fresh-" })}/`,
+      "file://",
+    );
+    try {
+      await copyTree(ROOT, clone);
+      const lock = await Deno.readTextFile(new URL("deno.lock", clone));
+      const denoDir = new URL("deno_dir/", clone);
+
+      const demo = await task(clone, denoDir, url, [
+        "task",
+        "demo",
+        "--port",
+        "0",
+        "--duration",
+        "1",
+        "--seed",
+        "3",
+      ]);
+      assert.equal(demo.code, 0, demo.stderr);
+      assert.match(demo.stdout, / start +feeds\/parser run #1$/m);
+      assert.deepEqual(stopReport(demo.stdout), { stopped: ["feeds", "heartbeat"], timedOut: [] });
+
+      const restart = await task(clone, denoDir, url, ["task", "demo:restart"]);
+      assert.equal(restart.code, 0, restart.stderr);
+      assert.match(restart.stdout, / restart +market-feed run #4 in 800 ms$/m);
+      assert.match(restart.stdout, /stopped: \{"stopped":\["market-feed"\],"timedOut":\[\]\}$/m);
+
+      assert.deepEqual(requests, [], "requests to the npm registry");
+      assert.equal(await exists(new URL("node_modules", clone)), false, "node_modules/ made");
+      assert.deepEqual(await filesUnder(new URL("npm/", denoDir)), [], "npm packages cached");
+      assert.equal(await Deno.readTextFile(new URL("deno.lock", clone)), lock, "deno.lock changed");
+
+      // The same clone, cache and registry do see an install: the checks above can fail.
+      const install = await task(clone, denoDir, url, ["install"]);
+      assert.notEqual(install.code, 0, "deno install with no registry succeeded");
+      assert.ok(requests.length > 0, "deno install asked the registry nothing");
+    } finally {
+      await registry.shutdown();
+      await Deno.remove(clone, { recursive: true });
+    }
   });
 });

@@ -13,7 +13,9 @@ import {
   DoNotRestartError,
   EscalateError,
   type ExitOutcome,
+  formatEvent,
   healthHandler,
+  logEvents,
   RestartEvent,
   RestartIntensityError,
   RestartLimitError,
@@ -121,7 +123,15 @@ export async function main(): Promise<string> {
   await third.catch(() => undefined);
   console.log(outcome);
 
+  // One line per event, to a function or a leveled logger.
+  const lines: string[] = [];
+  const logging = logEvents(supervisor, (line) => lines.push(line));
+  const toConsole = logEvents(supervisor, console);
+  supervisor.addEventListener("exit", (event) => lines.push(formatEvent(event)));
+  toConsole.unsubscribe();
+
   await supervisor.start();
+  logging.unsubscribe();
   const statuses: ServiceStatus[] = supervisor.status();
   const metrics: ServiceMetrics[] = supervisor.metrics();
   const text: string = toPrometheus(supervisor);

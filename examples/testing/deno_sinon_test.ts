@@ -1,0 +1,32 @@
+import FakeTimers from "@sinonjs/fake-timers";
+import assert from "node:assert/strict";
+import { Supervisor } from "@janus/supervisor";
+
+Deno.test("the feed is restarted after 100 ms, then 200 ms, and stops cleanly", async () => {
+  const clock = FakeTimers.install({ now: 0, toFake: ["setTimeout", "clearTimeout", "Date"] });
+  try {
+    const supervisor = new Supervisor({ backoff: { initialDelay: 100, jitter: 0 } });
+    const log: string[] = [];
+    supervisor.addEventListener("start", (e) => log.push(`${Date.now()} ms: run #${e.attempt}`));
+    supervisor.addEventListener("restart", (e) => log.push(`restart in ${e.delay} ms`));
+    supervisor.add("feed", async (signal, { attempt }) => {
+      if (attempt <= 2) throw new Error("connection reset");
+      await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    });
+
+    await supervisor.start(); // run #1 fails at once: its restart waits on a 100 ms timer
+    await clock.tickAsync(300); // lets promises settle before each timer: both restarts happen
+    assert.deepEqual(log, [
+      "0 ms: run #1",
+      "restart in 100 ms",
+      "100 ms: run #2",
+      "restart in 200 ms",
+      "300 ms: run #3",
+    ]);
+    assert.equal(supervisor.status()[0]?.state, "running");
+    assert.deepEqual(await supervisor.stop(), { stopped: ["feed"], timedOut: [] });
+    assert.equal(clock.countTimers(), 0); // nothing left behind
+  } finally {
+    clock.uninstall();
+  }
+});
