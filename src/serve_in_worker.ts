@@ -134,9 +134,21 @@ export function serveInWorker(run: RunFunction, options?: ServeInWorkerOptions):
   new Server(port, useOn, run, given === undefined);
 }
 
-/** Whether this code runs in a web worker's global scope. */
+/**
+ * Whether this code runs in a web worker's global scope: an instance of
+ * `WorkerGlobalScope` where the runtime defines it (browsers, Deno); else a
+ * global `postMessage` with no `window` or `document` (Bun, whose main
+ * thread looks the same, so there a missing port is not caught).
+ */
 function inWorkerScope(): boolean {
   const g = globalThis as Record<string, unknown>;
+  try {
+    if (typeof g.WorkerGlobalScope === "function") {
+      return globalThis instanceof (g.WorkerGlobalScope as new () => unknown);
+    }
+  } catch {
+    return false;
+  }
   return typeof g.postMessage === "function" && typeof g.addEventListener === "function" &&
     typeof g.window === "undefined" && typeof g.document === "undefined";
 }
