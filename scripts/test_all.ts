@@ -11,7 +11,10 @@
  * - bun: `bun test` on the sources;
  * - node20, node22, node24: the tests against the built package, as ESM
  *   and as CommonJS;
- * - edge-runtime, workerd: `tests/edge/run.mjs` against the built package.
+ * - edge-runtime, workerd: `tests/edge/run.mjs` against the built package;
+ * - browser: Debian's Chromium (installed when missing), driven by the pinned
+ *   `playwright-core` through `tests/browser/run.mjs`, against the bundled
+ *   built package.
  *
  * A check step counts as 1 passed or 1 failed; a test step counts what its
  * runner reports. A step whose prerequisite failed is skipped.
@@ -21,6 +24,7 @@
 import { join } from "node:path";
 import { BUILD_STEPS } from "./build_npm.ts";
 import { compileNodeTests, FORMATS, NODE_TESTS_DIR, portableTestFiles } from "./_node_tests.ts";
+import { CHROMIUM, ensureChromium } from "./_browser.ts";
 import { ensureNodeTools, nodeBinary, ROOT, run, type RunResult, stripAnsi } from "./_util.ts";
 
 const BUN = "bun@1.4";
@@ -251,6 +255,28 @@ async function steps(): Promise<Step[]> {
       },
     });
   }
+  all.push(
+    {
+      id: "browser/chromium",
+      needs: [],
+      describe: `${CHROMIUM} --version (apt-get install -y chromium when it is missing)`,
+      action: () => inProcess(ensureChromium),
+    },
+    {
+      id: "browser/scenario",
+      needs: ["browser/chromium", "npm/tools", "npm/compile"],
+      describe: `node tests/browser/run.mjs ${CHROMIUM}`,
+      action: async () => {
+        const node = await nodeBinary(20).catch((error) => error as Error);
+        if (node instanceof Error) {
+          console.error(node.message);
+          return { passed: 0, failed: 1, note: "no node@20" };
+        }
+        const args = ["tests/browser/run.mjs", CHROMIUM];
+        return testOutcome(await run(node, args, { timeoutMs: 180_000 }), parseTap);
+      },
+    },
+  );
   return all;
 }
 
