@@ -153,21 +153,49 @@ function inWorkerScope(): boolean {
     typeof g.window === "undefined" && typeof g.document === "undefined";
 }
 
+/**
+ * Resolves once this worker holds a Web Lock of its own, for as long as it
+ * lives, or at once where there are no Web Locks (or they are refused). Deno
+ * interrupts a `node:worker_threads` Worker stuck in a synchronous loop on
+ * `terminate()` only when it holds a lock; elsewhere holding one is harmless,
+ * and it is released when the worker ends.
+ */
+function holdLock(): Promise<void> {
+  type Locks = { request(name: string, callback: () => Promise<void>): Promise<unknown> };
+  let locks: Locks | undefined;
+  try {
+    locks = (globalThis as { navigator?: { locks?: Locks } }).navigator?.locks;
+  } catch {
+    return Promise.resolve();
+  }
+  if (typeof locks?.request !== "function") return Promise.resolve();
+  return new Promise((resolve) => {
+    try {
+      const name = `@janus/supervisor/worker/${Date.now()}/${Math.random()}`;
+      locks.request(name, () => {
+        resolve();
+        return new Promise<void>(() => {});
+      }).then(() => resolve(), () => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
 /** The worker's side of one run. */
 class Server {
   readonly #port: WorkerPort;
-  readonly #useOn: boolean;
   readonly #run: RunFunction;
   readonly #controller = new AbortController();
   readonly #onValue = (value: unknown) => this.#message(value);
   readonly #onEvent = (event: MessageEvent) => this.#message(event.data);
+  readonly #held = holdLock();
   #started = false;
   #ended = false;
   #ready = false;
 
   constructor(port: WorkerPort, useOn: boolean, run: RunFunction, isScope: boolean) {
     this.#port = port;
-    this.#useOn = useOn;
     this.#run = run;
     if (useOn) port.on!("message", this.#onValue);
     else port.addEventListener!("message", this.#onEvent);
@@ -217,7 +245,7 @@ class Server {
         if (this.#started || this.#ended) return;
         this.#started = true;
         const attempt = (data as { attempt?: unknown }).attempt;
-        this.#start(typeof attempt === "number" ? attempt : 1);
+        this.#held.then(() => this.#start(typeof attempt === "number" ? attempt : 1));
         return;
       }
       case "stop":

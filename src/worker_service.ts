@@ -109,23 +109,26 @@ const NODE_EVENTS = ["message", "error", "messageerror", "exit"] as const;
  * Whichever way a run ends, its worker is terminated before the run settles
  * (on Node, once its thread has exited), and every listener is removed.
  *
- * `create` returns a web `Worker` (Deno, Bun, browsers) or a
- * `node:worker_threads` `Worker` (Node, which has no global `Worker`);
- * both shapes are accepted as they are. It is the place to listen to
- * messages of your own, too. Cloudflare workerd and Vercel's edge runtime
- * have no `Worker`.
+ * `create` returns a web `Worker` or a `node:worker_threads` `Worker`; both
+ * shapes are accepted as they are. It is the place to listen to messages of
+ * your own, too. Which kind can be terminated in the middle of synchronous
+ * code depends on the runtime: in browsers and on Bun the web `Worker`; on
+ * Node (which has no global `Worker`) and on Deno the `node:worker_threads`
+ * one (Deno's web `Worker` waits for its event loop, which a busy loop never
+ * reaches; its `node:worker_threads` Worker is interrupted because
+ * {@linkcode serveInWorker} holds a Web Lock). Cloudflare workerd and
+ * Vercel's edge runtime have no `Worker`.
  *
- * @example A CPU-bound service, killed when it will not stop
+ * @example A run that ignores its signal, terminated after its grace
  * ```ts
- * import { WorkerService, Supervisor } from "@janus/supervisor";
+ * import { Supervisor, WorkerService } from "@janus/supervisor";
  * import assert from "node:assert/strict";
  *
- * // The worker module: a loop that never looks at its signal.
+ * // The worker module: ready, then it never settles and never looks at its signal.
  * const source = `
  *   import { serveInWorker } from ${JSON.stringify(import.meta.resolve("@janus/supervisor"))};
  *   serveInWorker((signal, context) => {
  *     context.ready();
- *     setTimeout(() => { while (true) {} }, 0);
  *     return new Promise(() => {});
  *   });
  * `;
@@ -133,11 +136,12 @@ const NODE_EVENTS = ["message", "error", "messageerror", "exit"] as const;
  *
  * const supervisor = new Supervisor({ waitReady: true });
  * supervisor.add(
- *   new WorkerService("crunch", () => new Worker(url, { type: "module" }), { grace: 50 }),
+ *   new WorkerService("stuck", () => new Worker(url, { type: "module" }), { grace: 50 }),
  * );
  * await supervisor.start(); // waits for context.ready() in the worker
  * assert.equal(supervisor.status()[0]?.ready, true);
- * assert.deepEqual(await supervisor.stop(), { stopped: ["crunch"], timedOut: [] });
+ * // Terminated after 50 ms: stopped, not abandoned.
+ * assert.deepEqual(await supervisor.stop(), { stopped: ["stuck"], timedOut: [] });
  * ```
  */
 export class WorkerService implements Service {

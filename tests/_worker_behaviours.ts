@@ -19,6 +19,8 @@ export interface WorkerGlue {
   readonly isScope: boolean;
   /** Ends this worker on its own. */
   readonly exit: () => void;
+  /** The OS thread this worker runs on, where the runtime can tell (Linux's /proc). */
+  readonly threadId?: () => string | undefined;
 }
 
 const g = globalThis as { __janusModuleRuns?: number };
@@ -50,7 +52,7 @@ export function serveBehaviours(glue: WorkerGlue): void {
   const onlyInAWorker: Readonly<Record<string, Run>> = {
     /** Ready, then never yields again: only terminate() ends it. */
     loop(_signal, { ready }) {
-      post({ moduleRuns: g.__janusModuleRuns });
+      post({ moduleRuns: g.__janusModuleRuns, thread: glue.threadId?.() });
       ready();
       for (;;) { /* spin */ }
     },

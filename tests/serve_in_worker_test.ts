@@ -61,13 +61,14 @@ describe("serveInWorker", () => {
     });
   }
 
-  it("aborts the run's signal with the supervisor's reason, a DOMException staying one", () => {
+  it("aborts the run's signal with the supervisor's reason, a DOMException staying one", async () => {
     const { port, send } = fakePort("node");
     let signal!: AbortSignal;
     serveInWorker((s) => {
       signal = s;
     }, { port });
     send({ [KEY]: "start", attempt: 1 });
+    await tick();
     const reason = encode(new DOMException("Supervisor 'app' is stopping", "AbortError"));
     send({ [KEY]: "stop", reason: structuredClone(reason) });
     assert.equal(signal.aborted, true);
