@@ -221,11 +221,23 @@ export class WorkerService implements Service {
         ),
       );
     }
+    if (used.has(worker)) {
+      return Promise.reject(
+        new TypeError(
+          `Worker service '${this.name}' expected create() to return a fresh Worker for each ` +
+            "run: it returned one that already ran",
+        ),
+      );
+    }
+    used.add(worker);
     return new Promise<void>((resolve, reject) => {
       new Run(this.name, worker, signal, context, this.#grace, resolve, reject);
     });
   }
 }
+
+/** Every Worker a run was given: a Worker runs once. */
+const used = new WeakSet<object>();
 
 function isWorkerLike(value: unknown): value is WorkerLike {
   try {
@@ -342,6 +354,8 @@ class Run {
       }
       signal.addEventListener("abort", this.#onAbort, { once: true });
       this.#post({ [KEY]: "start", attempt: context.attempt });
+      // create() may have aborted the signal already, before anything listened.
+      if (signal.aborted) this.#stop();
     } catch (error) {
       this.#end(false, error);
     }

@@ -438,6 +438,33 @@ describe("WorkerService", () => {
     assert.equal(made, 0);
   });
 
+  it("stops at once a run whose signal create() aborted, and refuses a Worker that already ran", () =>
+    withFakeTime(async (time) => {
+      const controller = new AbortController();
+      const worker = new FakeWebWorker();
+      const service = new WorkerService("w", () => {
+        controller.abort(new Error("changed my mind"));
+        return worker;
+      }, { grace: 100 });
+      const context: RunContext = { attempt: 1, ready() {} };
+      const run = service.run(controller.signal, context);
+      assert.deepEqual(
+        worker.posted.map((m) => (m as Record<string, unknown>)[KEY]),
+        ["start", "stop"],
+      );
+      await time.tickAsync(100);
+      await run;
+      assert.equal(worker.terminated, 1);
+      assert.equal(worker.listeners, 0);
+
+      const again = new WorkerService("again", () => worker);
+      await assert.rejects(again.run(new AbortController().signal, context), {
+        name: "TypeError",
+        message: "Worker service 'again' expected create() to return a fresh Worker for each " +
+          "run: it returned one that already ran",
+      });
+    }));
+
   it("refuses bad arguments up front, naming the option and the value", () => {
     const create = () => new FakeWebWorker();
     const cases: [() => unknown, string, string][] = [
