@@ -42,9 +42,14 @@ export function serveBehaviours(glue: WorkerGlue): void {
   g.__janusModuleRuns = (g.__janusModuleRuns ?? 0) + 1;
 
   let behaviour = "";
+  /** Where a spinning loop counts its turns, when the test shares memory to watch it. */
+  let spins: Int32Array | undefined;
   const onData = (data: unknown) => {
-    const wanted = (data as { behaviour?: unknown } | null)?.behaviour;
+    const { behaviour: wanted, spins: shared } = (data ?? {}) as Record<string, unknown>;
     if (typeof wanted === "string") behaviour = wanted;
+    if (typeof SharedArrayBuffer === "function" && shared instanceof SharedArrayBuffer) {
+      spins = new Int32Array(shared);
+    }
   };
   if (glue.port.on) glue.port.on("message", onData);
   else glue.port.addEventListener!("message", (event) => onData(event.data));
@@ -54,6 +59,7 @@ export function serveBehaviours(glue: WorkerGlue): void {
     loop(_signal, { ready }) {
       post({ moduleRuns: g.__janusModuleRuns, thread: glue.threadId?.() });
       ready();
+      if (spins) { for (;;) Atomics.add(spins, 0, 1); }
       for (;;) { /* spin */ }
     },
     /** Reports its abort reason, then completes. */

@@ -51,6 +51,14 @@ async function waitFor(what: string, condition: () => boolean, limitMs = 20_000)
 /** Every Worker the scenario made, terminated, and what they posted of their own. */
 const counts = { created: 0, terminated: 0, messages: [] as unknown[] };
 
+/**
+ * Shared with the spinning workers, which count their loop's turns in it
+ * (needs cross-origin isolation, which `run.mjs`'s headers give the page).
+ */
+const spins = typeof SharedArrayBuffer === "function" && globalThis.crossOriginIsolated
+  ? new SharedArrayBuffer(4)
+  : undefined;
+
 function factory(url: string, behaviour: string): () => WorkerLike {
   return () => {
     counts.created++;
@@ -66,7 +74,7 @@ function factory(url: string, behaviour: string): () => WorkerLike {
       counts.terminated++;
       terminate();
     };
-    worker.postMessage({ behaviour });
+    worker.postMessage({ behaviour, spins });
     return worker;
   };
 }
@@ -142,6 +150,32 @@ async function workerChecks(urls: WorkerUrls): Promise<Check[]> {
       { moduleRuns: 1 },
       { moduleRuns: 1 },
     ]);
+    // The loops themselves stopped: the count they share stops moving.
+    // Chromium ends a worker that does not yield to its termination 2 s
+    // after terminate() (Blink's forcible termination delay).
+    check(
+      "the page is cross-origin isolated, so the loops can be watched",
+      spins !== undefined,
+      true,
+    );
+    if (spins) {
+      const view = new Int32Array(spins);
+      const stoppedAt = Date.now();
+      let last = Atomics.load(view, 0);
+      let quiet = 0; // 200 ms intervals in a row in which the count did not move
+      while (quiet < 2 && Date.now() - stoppedAt < 10_000) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const now = Atomics.load(view, 0);
+        quiet = now === last ? quiet + 1 : 0;
+        last = now;
+      }
+      const still = quiet >= 2;
+      console.log(`the killed loops stopped within ${Date.now() - stoppedAt} ms of stop()`);
+      check("the killed loops had run, and stopped within 10 s", { ran: last > 0, still }, {
+        ran: true,
+        still: true,
+      });
+    }
     check("both Workers were terminated", {
       created: counts.created - before.created,
       terminated: counts.terminated - before.terminated,

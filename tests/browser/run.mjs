@@ -63,7 +63,12 @@ async function serve(files) {
       return;
     }
     const type = path.endsWith(".js") ? "text/javascript" : "text/html";
-    response.writeHead(200, { "content-type": `${type}; charset=utf-8` }).end(body);
+    response.writeHead(200, {
+      "content-type": `${type}; charset=utf-8`,
+      // Cross-origin isolation, for the SharedArrayBuffer that watches the spinning workers.
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+    }).end(body);
   });
   await new Promise((ok, fail) => {
     server.once("error", fail);
@@ -98,6 +103,7 @@ async function main() {
     const page = await browser.newPage();
     const errors = [];
     page.on("pageerror", (error) => errors.push(error.message));
+    page.on("console", (m) => console.log("# console:", m.text()));
     await page.goto(`${origin}/`);
     const report = await page.evaluate(
       (urls) => globalThis.__janusBrowser.runBrowserScenario(urls),
