@@ -378,6 +378,25 @@ describe("WorkerService", () => {
       assert.equal(time.countTimers(), 0);
     }));
 
+  it("fails the run when the start cannot be sent, and terminates the worker", () =>
+    withFakeTime(async (time) => {
+      const { supervisor, workers, exits } = setup(
+        () => {
+          const worker = new FakeWebWorker();
+          worker.refuse = () => true;
+          return worker;
+        },
+        {},
+        { restartPolicy: "never" },
+      );
+      await supervisor.start();
+      await flush(time);
+      assert.equal((exits[0]!.error as DOMException).name, "DataCloneError");
+      assert.equal(workers[0]!.terminated, 1);
+      assert.equal(workers[0]!.listeners, 0);
+      await supervisor.stop();
+    }));
+
   it("ignores the worker's own messages, a second end, and a ready after the end", () =>
     withFakeTime(async (time) => {
       const { supervisor, workers, log } = setup(() => new FakeWebWorker(), {
