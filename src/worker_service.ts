@@ -160,7 +160,7 @@ export class WorkerService implements Service {
    * @param options The grace period and the restart policy.
    */
   constructor(name: string, create: () => WorkerLike, options?: WorkerServiceOptions) {
-    const where = `create worker service ${JSON.stringify(String(name))}`;
+    const where = `create worker service ${JSON.stringify(describe(name))}`;
     if (typeof name !== "string") _invalid(where, "name", "a string", name, "type");
     _validateName(where, name);
     if (typeof create !== "function") _invalid(where, "create", "a function", create, "type");
