@@ -77,3 +77,16 @@ export {
   StopTimeoutEvent,
   type SupervisorEventMap,
 } from "./src/events.ts";
+export {
+  type NodeWorkerLike,
+  type WebWorkerLike,
+  type WorkerLike,
+  WorkerService,
+  type WorkerServiceOptions,
+} from "./src/worker_service.ts";
+export {
+  type RunFunction,
+  serveInWorker,
+  type ServeInWorkerOptions,
+  type WorkerPort,
+} from "./src/serve_in_worker.ts";

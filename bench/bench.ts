@@ -8,6 +8,11 @@
  * deno run --allow-all --v8-flags=--expose-gc bench/bench.ts [--quick] [--no-cross]
  * ```
  *
+ * The last section times the restart cycle of a service in a Worker
+ * (`WorkerService`, real timers, a fresh Worker per run) beside a Worker made
+ * by hand and the same service in-process, on Deno, Node and Bun
+ * (`worker_cycle.ts`).
+ *
  * `--quick` takes smaller samples (a smoke run, not for the record);
  * `--no-cross` skips Node and Bun.
  *
@@ -21,7 +26,7 @@
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { Supervisor } from "../mod.ts";
+import { Supervisor, type WorkerLike } from "../mod.ts";
 import {
   type CoreResult,
   FAILURE,
@@ -47,6 +52,7 @@ import {
   settledHeapUsed,
 } from "./_runtime.ts";
 import { countTimerCalls, installZeroTimers } from "./_timers.ts";
+import { measureWorkerCycle, type WorkerCycleResult } from "./_worker_cycle.ts";
 
 const quick = scriptArgs().includes("--quick");
 const cross = !scriptArgs().includes("--no-cross");
@@ -566,6 +572,104 @@ if (cross) {
     await Deno.remove(dir, { recursive: true });
   }
   await runCross("bun", "npx", ["-y", "bun@1.4", "bench/cross_runtime.ts", ...crossArgs]);
+}
+
+// --- A service in a Worker ---------------------------------------------------------
+
+/** The Worker restart cycle beside the in-process one, on one runtime. */
+function workerRows(runtime: string, result: WorkerCycleResult): Row[] {
+  const overhead = result.workerMs - result.floorMs;
+  return [{
+    runtime,
+    name: "restart cycle in-process, real timers (reference)",
+    value: `${fmt.ms(result.inProcessMs)}`,
+    target: "reference",
+    met: undefined,
+  }, {
+    runtime,
+    name: "restart cycle in a Worker: Worker floor (new, start, end, terminate)",
+    value: `${fmt.ms(result.floorMs)}`,
+    target: "reference",
+    met: undefined,
+  }, {
+    runtime,
+    name: "restart cycle in a Worker: WorkerService",
+    value: `${fmt.ms(result.workerMs)} = ${(result.workerMs / result.inProcessMs).toFixed(0)}× ` +
+      `in-process; floor + ${fmt.ms(overhead)}`,
+    target: "≤ floor + 10 %",
+    met: result.workerMs <= 1.1 * result.floorMs,
+  }];
+}
+
+const workerCycleArgs = quick ? ["--cycles=10", "--samples=3"] : [];
+
+await section("restart cycle in a Worker", async () => {
+  const create = () =>
+    new Worker(new URL("./_worker.ts", import.meta.url), { type: "module" }) as WorkerLike;
+  const result = await measureWorkerCycle(create, {
+    cycles: quick ? 10 : 30,
+    samples: quick ? 3 : 5,
+  });
+  rows.push(...workerRows(runtimeName, result));
+  notes.push(
+    `Worker restart cycles: ${result.cycles} per sample, median of ${quick ? 3 : 5}; real ` +
+      "timers; each run's Worker is made fresh, started, and terminated once its run ended " +
+      "(on Node, once its thread exited); in-process cycles: 20 times as many",
+  );
+});
+
+async function runWorkerCross(label: string, cmd: string, args: string[]): Promise<void> {
+  await section(`restart cycle in a Worker on ${label}`, async () => {
+    const output = await new Deno.Command(cmd, {
+      args,
+      cwd: root,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(output.stdout);
+    const line = text.split("\n").find((l) => l.startsWith("BENCH_WORKER "));
+    if (!output.success || !line) {
+      const stderr = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-3).join(" ");
+      throw new Error(`${label} exited with ${output.code}: ${stderr || text.trim()}`);
+    }
+    const result: WorkerCycleResult & { runtime: string } = JSON.parse(
+      line.slice("BENCH_WORKER ".length),
+    );
+    rows.push(...workerRows(label, result));
+    notes.push(`${label} Worker cycles: ${result.runtime}, node:worker_threads on Node`);
+  });
+}
+
+if (cross) {
+  const dir = await Deno.makeTempDir({ prefix: "janus-bench-worker-" });
+  try {
+    for (const [entry, name] of [["worker_cycle.ts", "cycle"], ["_worker.ts", "worker"]]) {
+      await esbuild.build({
+        entryPoints: [`${root}bench/${entry}`],
+        bundle: true,
+        format: "esm",
+        platform: "node",
+        target: "node20",
+        outfile: `${dir}/${name}.mjs`,
+        logLevel: "silent",
+      });
+    }
+    await esbuild.stop();
+    await runWorkerCross("node", "node", [
+      `${dir}/cycle.mjs`,
+      `--worker=${dir}/worker.mjs`,
+      ...workerCycleArgs,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  await runWorkerCross("bun", "npx", [
+    "-y",
+    "bun@1.4",
+    "bench/worker_cycle.ts",
+    ...workerCycleArgs,
+  ]);
 }
 
 // --- The table ----------------------------------------------------------------

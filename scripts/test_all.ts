@@ -17,6 +17,9 @@
  * - edge-runtime, workerd: `tests/edge/run.mjs` against the built package;
  * - guides: the README's install instructions and its "Testing your
  *   services" examples, each with its own runner (see `_guides.ts`).
+ * - browser: Debian's Chromium (installed when missing), driven by the pinned
+ *   `playwright-core` through `tests/browser/run.mjs`, against the bundled
+ *   built package.
  *
  * A check step counts as 1 passed or 1 failed; a test step counts what its
  * runner reports. A step whose prerequisite failed is skipped.
@@ -28,6 +31,7 @@ import { BUILD_STEPS } from "./build_npm.ts";
 import { checkTypes } from "./check_types.ts";
 import { guideSteps } from "./_guides.ts";
 import { compileNodeTests, FORMATS, NODE_TESTS_DIR, portableTestFiles } from "./_node_tests.ts";
+import { CHROMIUM, ensureChromium } from "./_browser.ts";
 import { ensureNodeTools, nodeBinary, ROOT, run, type RunResult, stripAnsi } from "./_util.ts";
 
 const BUN = "bun@1.4";
@@ -159,7 +163,10 @@ const deno = Deno.execPath();
 /**
  * The commands of the `test:deno` task, one step each, so the fast task and
  * this agree; but its `deno install`, which the `deno/install` step runs
- * first.
+ * first. The task type-checks the sources, the tests and every doc example
+ * with `deno check` first, then runs the tests with `--no-check`: under
+ * `deno test` each Worker a test starts would type-check its module again,
+ * about a second each, which made the Worker tests take minutes.
  */
 async function denoSteps(): Promise<Step[]> {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
@@ -321,6 +328,28 @@ async function steps(): Promise<Step[]> {
       },
     });
   }
+  all.push(
+    {
+      id: "browser/chromium",
+      needs: [],
+      describe: `${CHROMIUM} --version (apt-get install -y chromium when it is missing)`,
+      action: () => inProcess(ensureChromium),
+    },
+    {
+      id: "browser/scenario",
+      needs: ["browser/chromium", "npm/tools", "npm/compile"],
+      describe: `node tests/browser/run.mjs ${CHROMIUM}`,
+      action: async () => {
+        const node = await nodeBinary(20).catch((error) => error as Error);
+        if (node instanceof Error) {
+          console.error(node.message);
+          return { passed: 0, failed: 1, note: "no node@20" };
+        }
+        const args = ["tests/browser/run.mjs", CHROMIUM];
+        return testOutcome(await run(node, args, { timeoutMs: 180_000 }), parseTap);
+      },
+    },
+  );
   return all;
 }
 

@@ -1915,26 +1915,26 @@ const group = fc.constantFrom<Strategy>("one_for_all", "rest_for_one");
 describe("Supervisor against a reference model of its lifecycle", () => {
   it(
     `agrees with the model step by step in a flat one_for_one tree (${RUNS} runs)`,
-    { timeout: 120_000 },
+    { timeout: 600_000 },
     () => check(fc.constant({ root: "one_for_one", sub: undefined, exact: true, escalate: false })),
   );
 
   it(
     `agrees with the model step by step in a nested one_for_one tree (${RUNS} runs)`,
-    { timeout: 120_000 },
+    { timeout: 600_000 },
     () =>
       check(fc.constant({ root: "one_for_one", sub: "one_for_one", exact: true, escalate: false })),
   );
 
   it(
     `keeps the guarantees in flat one_for_all and rest_for_one trees (${RUNS} runs)`,
-    { timeout: 120_000 },
+    { timeout: 600_000 },
     () => check(group.map((root) => ({ root, sub: undefined, exact: false, escalate: false }))),
   );
 
   it(
     `keeps the guarantees in nested trees with group strategies (${RUNS} runs)`,
-    { timeout: 120_000 },
+    { timeout: 600_000 },
     () =>
       check(
         fc.tuple(strategy, strategy, fc.boolean())

@@ -197,7 +197,7 @@ describe("Supervisor properties", () => {
   it(
     `restarts exactly as policy, backoff and limit say, and stops within shutdownTimeout (${RUNS} runs)`,
     {
-      timeout: 120_000,
+      timeout: 600_000,
     },
     async () => {
       await fc.assert(
@@ -247,7 +247,7 @@ describe("Supervisor properties", () => {
   it(
     `keeps runs apart, delays in bounds and nothing left behind in random trees with remove and restart calls (${RUNS} runs)`,
     {
-      timeout: 120_000,
+      timeout: 600_000,
     },
     async () => {
       await fc.assert(
