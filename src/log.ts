@@ -175,10 +175,13 @@ export function formatEvent(event: Event): string {
       details += run(event);
       break;
     case "exit":
-      details += `${run(event)} ${text(get(event, "outcome"))}${thrown(event)}`;
+      // An event made by user code may lack its fields: only those it has are shown.
+      details += run(event) + (has(event, "outcome") ? ` ${text(get(event, "outcome"))}` : "") +
+        thrown(event);
       break;
     case "restart":
-      details += `${run(event)} in ${milliseconds(get(event, "delay"))} ms`;
+      details += run(event) +
+        (has(event, "delay") ? ` in ${milliseconds(get(event, "delay"))} ms` : "");
       break;
     case "giveup": {
       const limit = get(event, "error");
@@ -317,7 +320,11 @@ export function logEvents(
   try {
     for (const type of types) supervisor.addEventListener(type, listener);
   } catch (error) {
-    unsubscribe();
+    try {
+      unsubscribe();
+    } catch {
+      // The error that stopped the subscription is the one to report.
+    }
     throw error;
   }
   return new LogSubscription(unsubscribe);

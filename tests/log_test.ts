@@ -443,4 +443,24 @@ describe("logEvents", () => {
     assert.deepEqual(added, ["start", "exit"]);
     assert.deepEqual(removed, Object.keys(_CLASSES));
   });
+
+  it("reports the error that stopped it, not one its cleanup threw", () => {
+    const target = {
+      addEventListener: (type: string) => {
+        if (type === "restart") throw new Error("add failed");
+      },
+      removeEventListener: () => {
+        throw new Error("remove failed");
+      },
+    } as unknown as EventTarget;
+    assert.throws(() => logEvents(target, () => {}), { message: "add failed" });
+  });
+});
+
+describe("formatEvent of events user code made", () => {
+  it("shows only the fields an event has: no 'undefined' for a bare Event", () => {
+    assert.equal(formatEvent(new Event("exit")), "exit");
+    assert.equal(formatEvent(new Event("restart")), "restart");
+    assert.equal(formatEvent(new Event("start")), "start");
+  });
 });
