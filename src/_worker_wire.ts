@@ -33,6 +33,11 @@ export interface WireError {
   readonly stack?: string;
   /** Rebuilt as a `DOMException` (an abort reason, most often). */
   readonly dom?: true;
+  /**
+   * It was a `DoNotRestartError` or an `EscalateError` (a subclass with a
+   * name of its own included): the class does not cross, this does.
+   */
+  readonly kind?: "doNotRestart" | "escalate";
   readonly cause?: Wire;
 }
 
@@ -100,6 +105,13 @@ export function encode(value: unknown, depth = 0): Wire {
     const dom = attempt(() =>
       typeof DOMException === "function" && value instanceof DOMException
     ) === true;
+    const kind = attempt(() =>
+      value instanceof DoNotRestartError
+        ? "doNotRestart" as const
+        : value instanceof EscalateError
+        ? "escalate" as const
+        : undefined
+    );
     const hasCause = attempt(() => "cause" in error) === true;
     const cause = hasCause && depth < MAX_CAUSES
       ? encode(attempt(() => error.cause), depth + 1)
@@ -110,6 +122,7 @@ export function encode(value: unknown, depth = 0): Wire {
         message,
         ...(stack === undefined ? {} : { stack }),
         ...(dom ? { dom: true } : {}),
+        ...(kind === undefined ? {} : { kind }),
         ...(cause === undefined ? {} : { cause }),
       },
     };
@@ -165,21 +178,32 @@ function withStack<T extends Error>(error: T, stack: string | undefined): T {
 /**
  * Rebuilds what {@linkcode encode} sent: an `Error` with the same `name`,
  * `message`, `stack` and `cause`. The class does not cross a structured clone,
- * so `DoNotRestartError` and `EscalateError` are recognised by their name, and
+ * so `DoNotRestartError` and `EscalateError` (and their subclasses) are
+ * recognised by the `kind` encode() noted, or else by their name, and
  * a `DOMException` comes back as one.
  */
-export function decode(wire: unknown): unknown {
+export function decode(wire: unknown, depth = 0): unknown {
   if (typeof wire !== "object" || wire === null) return wire;
   if ("value" in wire) return (wire as { value: unknown }).value;
   const fields = (wire as { error?: unknown }).error;
   if (typeof fields !== "object" || fields === null) return undefined;
-  const { name, message, stack, dom, cause } = fields as Partial<WireError>;
-  const options = cause === undefined ? undefined : { cause: decode(cause) };
+  const { name, message, stack, dom, kind, cause } = fields as Partial<WireError>;
+  // A worker's message is data it made: a cyclic or endless cause chain stops
+  // where encode() stops.
+  const options = cause === undefined || depth >= MAX_CAUSES
+    ? undefined
+    : { cause: decode(cause, depth + 1) };
   const text = typeof message === "string" ? message : "";
   if (dom && typeof DOMException === "function") {
     return withStack(new DOMException(text, typeof name === "string" ? name : "Error"), stack);
   }
-  return revive(name, text, stack, options);
+  return revive(
+    kind === "doNotRestart" ? "DoNotRestartError" : kind === "escalate" ? "EscalateError" : name,
+    text,
+    stack,
+    options,
+    name,
+  );
 }
 
 /** An error of the right class for `name`: ours for our domain errors, else an `Error`. */
@@ -188,12 +212,13 @@ export function revive(
   message: string,
   stack: string | undefined,
   options?: ErrorOptions,
+  shown: unknown = name,
 ): Error {
   const error = name === "DoNotRestartError"
     ? new DoNotRestartError(message, options)
     : name === "EscalateError"
     ? new EscalateError(message, options)
     : new Error(message, options);
-  if (typeof name === "string" && error.name !== name) error.name = name;
+  if (typeof shown === "string" && error.name !== shown) error.name = shown;
   return withStack(error, stack);
 }

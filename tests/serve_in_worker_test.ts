@@ -194,3 +194,36 @@ describe("What crosses the Worker boundary", () => {
     assert.deepEqual(encode(proxy), { value: proxy });
   });
 });
+
+describe("the wire between a worker and its supervisor", () => {
+  it("carries a DoNotRestartError or EscalateError subclass with a name of its own as its class", () => {
+    class ConfigError extends DoNotRestartError {
+      override name = "ConfigError";
+    }
+    class Fatal extends EscalateError {
+      override name = "Fatal";
+    }
+    const config = decode(structuredClone(encode(new ConfigError("bad config"))));
+    assert.ok(config instanceof DoNotRestartError);
+    assert.equal((config as Error).name, "ConfigError");
+    assert.equal((config as Error).message, "bad config");
+    const fatal = decode(structuredClone(encode(new Fatal("disk gone"))));
+    assert.ok(fatal instanceof EscalateError);
+    assert.equal((fatal as Error).name, "Fatal");
+    // A plain Error that only takes the name is no such error.
+    const named = new Error("x");
+    named.name = "ConfigError";
+    assert.ok(!(decode(structuredClone(encode(named))) instanceof DoNotRestartError));
+  });
+
+  it("decodes a cyclic cause chain a worker posted without overflowing, as deep as encode goes", () => {
+    const wire: { error: { name: string; message: string; cause?: unknown } } = {
+      error: { name: "E", message: "m" },
+    };
+    wire.error.cause = wire;
+    const error = decode(structuredClone(wire)) as Error;
+    let depth = 0;
+    for (let e: unknown = error; e instanceof Error; e = e.cause) depth++;
+    assert.equal(depth, 9); // the error and its 8 causes
+  });
+});
