@@ -511,22 +511,30 @@ await section("idle timers", async () => {
 
 // --- Node and Bun -------------------------------------------------------------
 
+/**
+ * Runs a bench of another runtime and reads its result: the JSON on the
+ * line of its output that starts with `tag`.
+ */
+async function resultOf<T>(label: string, cmd: string, args: string[], tag: string): Promise<T> {
+  const output = await new Deno.Command(cmd, {
+    args,
+    cwd: root,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  const line = text.split("\n").find((l) => l.startsWith(`${tag} `));
+  if (!output.success || !line) {
+    const stderr = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-3).join(" ");
+    throw new Error(`${label} exited with ${output.code}: ${stderr || text.trim()}`);
+  }
+  return JSON.parse(line.slice(tag.length + 1));
+}
+
 async function runCross(label: string, cmd: string, args: string[]): Promise<void> {
   await section(`restart cycle and memory on ${label}`, async () => {
-    const output = await new Deno.Command(cmd, {
-      args,
-      cwd: root,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(output.stdout);
-    const line = text.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
-    if (!output.success || !line) {
-      const stderr = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-3).join(" ");
-      throw new Error(`${label} exited with ${output.code}: ${stderr || text.trim()}`);
-    }
-    const result: CoreResult = JSON.parse(line.slice("BENCH_RESULT ".length));
+    const result = await resultOf<CoreResult>(label, cmd, args, "BENCH_RESULT");
     const f = result.fastestNs;
     notes.push(
       `${label}: ${result.runtime}; restart cycles, fastest sample: floor ${
@@ -620,21 +628,11 @@ await section("restart cycle in a Worker", async () => {
 
 async function runWorkerCross(label: string, cmd: string, args: string[]): Promise<void> {
   await section(`restart cycle in a Worker on ${label}`, async () => {
-    const output = await new Deno.Command(cmd, {
+    const result = await resultOf<WorkerCycleResult & { runtime: string }>(
+      label,
+      cmd,
       args,
-      cwd: root,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(output.stdout);
-    const line = text.split("\n").find((l) => l.startsWith("BENCH_WORKER "));
-    if (!output.success || !line) {
-      const stderr = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-3).join(" ");
-      throw new Error(`${label} exited with ${output.code}: ${stderr || text.trim()}`);
-    }
-    const result: WorkerCycleResult & { runtime: string } = JSON.parse(
-      line.slice("BENCH_WORKER ".length),
+      "BENCH_WORKER",
     );
     rows.push(...workerRows(label, result));
     notes.push(`${label} Worker cycles: ${result.runtime}, node:worker_threads on Node`);

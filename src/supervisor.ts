@@ -1,3 +1,15 @@
+/*
+ * The public class: the API (about 1,000 lines, most of them its JSDoc and
+ * examples), the mailbox, the session, and the executor of the table's
+ * effects. They stay in one file on purpose: the effects change the class's
+ * private state (its children, its session, its timers) in the order the
+ * table decides, and a split would have to publish that state through a
+ * host interface on the restart path. What does not need it lives in the
+ * file named after it: the table (`_lifecycle.ts`), shutdown
+ * (`_shutdown.ts`), group restarts (`_group.ts`), readiness-ordered start
+ * (`_startup.ts`), bounded waits (`_alarm.ts`), a service's record
+ * (`_child.ts`), trees across copies (`_link.ts`).
+ */
 import { Alarm } from "./_alarm.ts";
 import { asyncDispose } from "./_dispose.ts";
 import { type Child, type Host, type Past, pastOf } from "./_child.ts";
