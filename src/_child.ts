@@ -29,7 +29,7 @@ export interface Child {
   /** The live run's controller, until the run settles (abandoned or not). */
   controller: AbortController | undefined;
   startedAt: number;
-  /** What watches its runs' promises, made at its first run (bound functions, no closures). */
+  /** What watches its runs' promises until it has a history, made at its first run (bound functions). */
   onFulfilled: (() => void) | undefined;
   onRejected: ((error: unknown) => void) | undefined;
   /** What it gathers once a run ended or a call asked for it: none for a service that only runs. */
@@ -67,7 +67,9 @@ export interface Past {
   restarters: { resolve(): void; reject(error: Error): void }[] | undefined;
   /** `remove()` calls waiting for the service to be forgotten. */
   removers: (() => void)[] | undefined;
-  /** What its restart timers call, made at its first restart. */
+  /** What its runs' promises and its restart timers call once it has a history: closures, made together. */
+  onFulfilled: (() => void) | undefined;
+  onRejected: ((error: unknown) => void) | undefined;
   onTimer: (() => void) | undefined;
 }
 
@@ -88,6 +90,8 @@ export function pastOf(child: Child): Past {
     lastExitAt: undefined,
     restarters: undefined,
     removers: undefined,
+    onFulfilled: undefined,
+    onRejected: undefined,
     onTimer: undefined,
   };
 }

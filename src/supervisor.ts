@@ -187,14 +187,19 @@ function _drain(box: Mailbox): void {
 }
 
 /*
- * What the runs' promises and the restart timers call, one function of each
- * per service, bound to it: a bound function is smaller than a closure and
- * its context, and runs without allocating. Set in the class's static block,
- * which can reach its private methods.
+ * What the runs' promises and the restart timers call, made once per
+ * service and allocating nothing when called. Until a service has a history
+ * (most services: they only run), its promises call functions bound to its
+ * record, the smallest there are (48 B each on V8, against 56 B for a
+ * closure and 48 B for their context). Once it has one, they and its timers
+ * call closures kept in it: Bun (JSC) calls a closure from a promise ~10%
+ * faster per restart than a bound function. Set in the class's static
+ * block, which can reach its private methods.
  */
 let _fulfilled: (this: Child) => void;
 let _rejected: (this: Child, error: unknown) => void;
-let _timed: (this: Child) => void;
+/** Makes the closures of `past` that the runs and restart timers of a service with a history call. */
+let _watch: (child: Child, past: Past) => void;
 /** `ready()` of the run `attempt` of `child`. */
 let _ready: (child: Child, attempt: number) => void;
 
@@ -1658,8 +1663,17 @@ export class Supervisor extends EventTarget implements Service {
     } catch (error) {
       promise = Promise.reject(error);
     }
-    const onFulfilled = child.onFulfilled ??= _fulfilled.bind(child);
-    const onRejected = child.onRejected ??= _rejected.bind(child);
+    const past = child.past;
+    let onFulfilled: () => void;
+    let onRejected: (error: unknown) => void;
+    if (past === undefined) {
+      onFulfilled = child.onFulfilled ??= _fulfilled.bind(child);
+      onRejected = child.onRejected ??= _rejected.bind(child);
+    } else {
+      if (past.onRejected === undefined) _watch(child, past);
+      onFulfilled = past.onFulfilled!;
+      onRejected = past.onRejected!;
+    }
     try {
       // The intrinsic `then`: a run cannot swap it for its own.
       Promise.prototype.then.call(promise, onFulfilled, onRejected);
@@ -1686,8 +1700,11 @@ export class Supervisor extends EventTarget implements Service {
     _rejected = function (error) {
       (this.owner as Supervisor).#settled(this, true, error);
     };
-    _timed = function () {
-      (this.owner as Supervisor).#timed(this);
+    _watch = (child, past) => {
+      const self = child.owner as Supervisor;
+      past.onFulfilled = () => self.#settled(child, false, undefined);
+      past.onRejected = (error) => self.#settled(child, true, error);
+      past.onTimer = () => self.#timed(child);
     };
   }
 
@@ -1708,7 +1725,8 @@ export class Supervisor extends EventTarget implements Service {
   }
 
   #setTimer(child: Child, past: Past, delay: number): void {
-    past.timer = setTimeout(past.onTimer ??= _timed.bind(child), delay);
+    if (past.onTimer === undefined) _watch(child, past);
+    past.timer = setTimeout(past.onTimer!, delay);
   }
 
   /** A restart timer fired: the one then pending. */
