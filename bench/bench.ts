@@ -18,8 +18,9 @@
  *
  * Restart cycles run on the zero-cost timers of `_timers.ts` (a 0 ms timer is
  * a microtask), so the rows compare what each loop costs around its timer.
- * Times are medians of samples taken round-robin, each after a forced
- * garbage collection; heap figures are taken after forced collections.
+ * Times are medians of samples taken round-robin after one forced garbage
+ * collection (`measureCycles`' `collect` says why not one per sample); heap
+ * figures are taken after forced collections.
  *
  * @module
  */
