@@ -232,82 +232,101 @@ export function transition(
   input: Input,
   f: Facts,
 ): Transition | undefined {
+  // One small function per input, so that the runtime can inline the ones
+  // on the restart path (settle, timer) into their callers.
   const proceed = f.awaited ? PROCEED : 0;
   switch (input) {
     case "start":
-      if (phase === "stopped" || phase === "completed" || phase === "failed") {
-        return to("running", LAUNCH);
-      }
-      // An abandoned run starts afresh once it settles.
-      if (phase === "abandoned" && intent !== "start") return to("abandoned", 0, "start");
-      return undefined;
-
+      return start(phase, intent);
     case "settle":
       return settle(phase, intent, f, proceed);
-
     case "ready":
       return phase === "running" || phase === "claimed" ? to(phase, READY | proceed) : undefined;
-
     case "timer":
       return phase === "backing_off" ? RELAUNCH : undefined;
-
     case "stop":
-      if (phase === "running" || phase === "claimed") {
-        return to("stopping", WAIT | ABORT, "stop");
-      }
-      // Already aborted (removed, restarted, grouped, or abandoned): the
-      // shutdown bounds the wait again, within its deadline.
-      if (phase === "stopping" || phase === "abandoned") {
-        return to("stopping", WAIT, intent === "remove" ? "remove" : "stop");
-      }
-      return undefined;
-
+      return stop(phase, intent);
     case "remove":
-      if (phase === "running" || phase === "claimed") {
-        return to("stopping", WAIT | ABORT, "remove");
-      }
-      if (phase === "stopping") return to("stopping", REJECT, "remove");
-      if (phase === "removed") return undefined;
-      return to("removed", CANCEL | REJECT | FORGET | proceed);
-
+      return remove(phase, proceed);
     case "restart":
       return restart(phase, intent);
-
     case "claim":
-      if (phase === "running") return to("claimed", 0);
-      if (phase === "backing_off") return to("grouped", CANCEL);
-      if (phase === "grouped") return to("grouped", 0);
-      // Being stopped for an earlier group: it goes with this one too.
-      if (phase === "stopping" && intent === "group") return to("stopping", 0, "group");
-      return undefined;
-
+      return claim(phase, intent);
     case "group":
       return phase === "claimed" ? to("stopping", WAIT | ABORT, "group") : undefined;
-
     case "release":
       return phase === "grouped" ? to("running", LAUNCH | RESOLVE) : undefined;
-
     case "timeout":
-      if (phase !== "stopping") return undefined;
-      if (intent === "remove") {
-        return to("removed", STOPTIMEOUT | FORGET | proceed);
-      }
-      if (intent === "restart") {
-        return to("abandoned", STOPTIMEOUT | REJECT | proceed, intent);
-      }
-      return to("abandoned", STOPTIMEOUT | proceed, intent);
-
+      return timeout(phase, intent, proceed);
     case "cancel":
-      if (phase === "backing_off" || phase === "grouped") {
-        return to("stopped", CANCEL | REJECT);
-      }
-      if (phase === "claimed") return to("running", 0);
-      if (phase === "stopping" && (intent === "restart" || intent === "group")) {
-        return to("stopping", REJECT, "stop");
-      }
-      if (phase === "abandoned" && intent !== "stop") return to("abandoned", 0, "stop");
-      return undefined;
+      return cancel(phase, intent);
   }
+}
+
+function start(phase: Phase, intent: Intent | undefined): Transition | undefined {
+  if (phase === "stopped" || phase === "completed" || phase === "failed") {
+    return to("running", LAUNCH);
+  }
+  // An abandoned run starts afresh once it settles.
+  if (phase === "abandoned" && intent !== "start") return to("abandoned", 0, "start");
+  return undefined;
+}
+
+function stop(phase: Phase, intent: Intent | undefined): Transition | undefined {
+  if (phase === "running" || phase === "claimed") {
+    return to("stopping", WAIT | ABORT, "stop");
+  }
+  // Already aborted (removed, restarted, grouped, or abandoned): the
+  // shutdown bounds the wait again, within its deadline.
+  if (phase === "stopping" || phase === "abandoned") {
+    return to("stopping", WAIT, intent === "remove" ? "remove" : "stop");
+  }
+  return undefined;
+}
+
+function remove(phase: Phase, proceed: number): Transition | undefined {
+  if (phase === "running" || phase === "claimed") {
+    return to("stopping", WAIT | ABORT, "remove");
+  }
+  if (phase === "stopping") return to("stopping", REJECT, "remove");
+  if (phase === "removed") return undefined;
+  return to("removed", CANCEL | REJECT | FORGET | proceed);
+}
+
+function claim(phase: Phase, intent: Intent | undefined): Transition | undefined {
+  if (phase === "running") return to("claimed", 0);
+  if (phase === "backing_off") return to("grouped", CANCEL);
+  if (phase === "grouped") return to("grouped", 0);
+  // Being stopped for an earlier group: it goes with this one too.
+  if (phase === "stopping" && intent === "group") return to("stopping", 0, "group");
+  return undefined;
+}
+
+function timeout(
+  phase: Phase,
+  intent: Intent | undefined,
+  proceed: number,
+): Transition | undefined {
+  if (phase !== "stopping") return undefined;
+  if (intent === "remove") {
+    return to("removed", STOPTIMEOUT | FORGET | proceed);
+  }
+  if (intent === "restart") {
+    return to("abandoned", STOPTIMEOUT | REJECT | proceed, intent);
+  }
+  return to("abandoned", STOPTIMEOUT | proceed, intent);
+}
+
+function cancel(phase: Phase, intent: Intent | undefined): Transition | undefined {
+  if (phase === "backing_off" || phase === "grouped") {
+    return to("stopped", CANCEL | REJECT);
+  }
+  if (phase === "claimed") return to("running", 0);
+  if (phase === "stopping" && (intent === "restart" || intent === "group")) {
+    return to("stopping", REJECT, "stop");
+  }
+  if (phase === "abandoned" && intent !== "stop") return to("abandoned", 0, "stop");
+  return undefined;
 }
 
 function settle(
@@ -316,31 +335,44 @@ function settle(
   f: Facts,
   proceed: number,
 ): Transition | undefined {
+  return phase === "running" || phase === "claimed"
+    ? exited(phase, f, proceed)
+    : settleAborted(phase, intent, f, proceed);
+}
+
+/** A run that was not being stopped ended: restart it, or not, and how. */
+function exited(phase: "running" | "claimed", f: Facts, proceed: number): Transition {
+  // A run that completes counts as ready for start().
+  const ready = f.outcome === "completed" ? proceed : 0;
+  // Ended for good, with no restart to come: a significant one says so.
+  const ended = f.significant ? ENDED : 0;
+  if (f.outcome === "failed" && f.awaited) return to("failed", EXIT | FAIL);
+  if (f.outcome === "failed" && f.escalates) return to("failed", ESCALATE | EXIT);
+  if (!f.restart) return to(f.outcome, EXIT | ready | ended);
+  // Shutting down: the restart the policy asks for is not made.
+  if (!f.live) return to("stopped", EXIT | ready);
+  // Its group restart is under way: it starts again with the group.
+  if (phase === "claimed") return to("grouped", EXIT | ready);
+  if (!f.admitted) {
+    return to(
+      "failed",
+      LIMIT | (f.escalate ? ESCALATE : ended) | EXIT | GIVEUP | ready,
+    );
+  }
+  // The supervisor's children, together, restart too often: it fails.
+  if (f.intense) return to("failed", INTENSITY | EXIT | ready);
+  if (f.group) return to("grouped", TRIGGER | EXIT | ready);
+  return ready ? to("backing_off", SCHEDULE | EXIT | ANNOUNCE | ready) : BACK_OFF;
+}
+
+/** A run that was being stopped (or was abandoned, or removed) settled. */
+function settleAborted(
+  phase: Phase,
+  intent: Intent | undefined,
+  f: Facts,
+  proceed: number,
+): Transition | undefined {
   switch (phase) {
-    case "running":
-    case "claimed": {
-      // A run that completes counts as ready for start().
-      const ready = f.outcome === "completed" ? proceed : 0;
-      // Ended for good, with no restart to come: a significant one says so.
-      const ended = f.significant ? ENDED : 0;
-      if (f.outcome === "failed" && f.awaited) return to("failed", EXIT | FAIL);
-      if (f.outcome === "failed" && f.escalates) return to("failed", ESCALATE | EXIT);
-      if (!f.restart) return to(f.outcome, EXIT | ready | ended);
-      // Shutting down: the restart the policy asks for is not made.
-      if (!f.live) return to("stopped", EXIT | ready);
-      // Its group restart is under way: it starts again with the group.
-      if (phase === "claimed") return to("grouped", EXIT | ready);
-      if (!f.admitted) {
-        return to(
-          "failed",
-          LIMIT | (f.escalate ? ESCALATE : ended) | EXIT | GIVEUP | ready,
-        );
-      }
-      // The supervisor's children, together, restart too often: it fails.
-      if (f.intense) return to("failed", INTENSITY | EXIT | ready);
-      if (f.group) return to("grouped", TRIGGER | EXIT | ready);
-      return ready ? to("backing_off", SCHEDULE | EXIT | ANNOUNCE | ready) : BACK_OFF;
-    }
     case "stopping":
       switch (intent) {
         case "remove":
