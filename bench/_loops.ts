@@ -200,7 +200,7 @@ export interface MeasureOptions {
   /** Untimed cycles per contender first, for the JIT. */
   readonly warmup: number;
   /**
-   * When to force a full collection: `"once"`, before the timed rounds (the
+   * When to force a full collection: `"once"`, before the warm-up (the
    * default), or `"each"`, before every sample. With `"each"`, every sample
    * begins with loops made just after a full collection, and on Deno and Bun
    * their cycles run 2-3.5× slower on average over 20,000 (the supervisor
@@ -219,8 +219,8 @@ export function median(values: readonly number[]): number {
 
 /**
  * Times restart loops, round-robin so that drift hits each alike, after one
- * forced collection when one is available (the collector's own work during
- * the samples counts, as it does for a program).
+ * forced collection (when one is available) and the warm-up; the
+ * collector's own work during the samples counts, as it does for a program.
  *
  * @returns Per contender: the median and the fastest nanoseconds per cycle,
  * and every sample.
@@ -230,10 +230,11 @@ export async function measureCycles(
   options: MeasureOptions,
 ): Promise<Record<string, { median: number; min: number; samples: number[] }>> {
   const names = Object.keys(loops);
+  const each = options.collect === "each";
+  // Collected before the warm-up, so no timed sample begins just after it.
+  if (!each && canCollectGarbage()) collectGarbage();
   for (const name of names) await loops[name]!(options.warmup);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const each = options.collect === "each";
-  if (canCollectGarbage()) collectGarbage();
   for (let i = 0; i < options.samples; i++) {
     for (const name of names) {
       if (each && canCollectGarbage()) collectGarbage();

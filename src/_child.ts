@@ -18,7 +18,7 @@ export interface Child {
    */
   readonly service: Service | Service["run"];
   readonly options: _ResolvedOptions;
-  /** Its supervisor, for the handlers below, which are bound to the child and capture nothing. */
+  /** Its supervisor, for the handlers of its runs and timers. */
   readonly owner: object;
   /** Set when the service is a supervisor (of this copy of the module or another). */
   readonly sub: Link | undefined;
@@ -29,7 +29,10 @@ export interface Child {
   /** The live run's controller, until the run settles (abandoned or not). */
   controller: AbortController | undefined;
   startedAt: number;
-  /** What watches its runs' promises until it has a history, made at its first run (bound functions). */
+  /**
+   * What watches its runs' promises while it has no history (bound functions),
+   * made at its first run if it has none then.
+   */
   onFulfilled: (() => void) | undefined;
   onRejected: ((error: unknown) => void) | undefined;
   /** What it gathers once a run ended or a call asked for it: none for a service that only runs. */
