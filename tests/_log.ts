@@ -1,4 +1,4 @@
-import type { Supervisor } from "../mod.ts";
+import type { ExitEvent, Supervisor } from "../mod.ts";
 
 /**
  * Records every lifecycle event of `supervisor` as one line with the clock's
@@ -7,30 +7,45 @@ import type { Supervisor } from "../mod.ts";
  * `7000 giveup a`, `5000 stoptimeout a`, `0 ready a#1`, `10 escalate a`.
  */
 export function recordEvents(supervisor: Supervisor): string[] {
+  return _record(supervisor, () => `${Date.now()} `).log;
+}
+
+/**
+ * Records every lifecycle event of `supervisor` as one line without times
+ * (`start a#1`, `exit a#1 failed`, `restart a#2 5`, `escalate a`), for
+ * scenarios on real time, and keeps the `exit` events. Imports only types,
+ * so the browser page, which runs the built package, shares it.
+ */
+export function recordLifecycle(supervisor: Supervisor): { log: string[]; exits: ExitEvent[] } {
+  return _record(supervisor, () => "");
+}
+
+function _record(
+  supervisor: Supervisor,
+  stamp: () => string,
+): { log: string[]; exits: ExitEvent[] } {
   const log: string[] = [];
+  const exits: ExitEvent[] = [];
   supervisor.addEventListener(
     "start",
-    (e) => log.push(`${Date.now()} start ${e.service}#${e.attempt}`),
+    (e) => log.push(`${stamp()}start ${e.service}#${e.attempt}`),
   );
-  supervisor.addEventListener(
-    "exit",
-    (e) => log.push(`${Date.now()} exit ${e.service}#${e.attempt} ${e.outcome}`),
-  );
+  supervisor.addEventListener("exit", (e) => {
+    exits.push(e);
+    log.push(`${stamp()}exit ${e.service}#${e.attempt} ${e.outcome}`);
+  });
   supervisor.addEventListener(
     "restart",
-    (e) => log.push(`${Date.now()} restart ${e.service}#${e.attempt} ${e.delay}`),
+    (e) => log.push(`${stamp()}restart ${e.service}#${e.attempt} ${e.delay}`),
   );
-  supervisor.addEventListener("giveup", (e) => log.push(`${Date.now()} giveup ${e.service}`));
-  supervisor.addEventListener(
-    "stoptimeout",
-    (e) => log.push(`${Date.now()} stoptimeout ${e.service}`),
-  );
+  supervisor.addEventListener("giveup", (e) => log.push(`${stamp()}giveup ${e.service}`));
+  supervisor.addEventListener("stoptimeout", (e) => log.push(`${stamp()}stoptimeout ${e.service}`));
   supervisor.addEventListener(
     "ready",
-    (e) => log.push(`${Date.now()} ready ${e.service}#${e.attempt}`),
+    (e) => log.push(`${stamp()}ready ${e.service}#${e.attempt}`),
   );
-  supervisor.addEventListener("escalate", (e) => log.push(`${Date.now()} escalate ${e.service}`));
-  return log;
+  supervisor.addEventListener("escalate", (e) => log.push(`${stamp()}escalate ${e.service}`));
+  return { log, exits };
 }
 
 /** A run that waits for its signal, then returns: a well-behaved long-running service. */

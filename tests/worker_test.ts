@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import {
   DoNotRestartError,
   EscalateError,
-  type ExitEvent,
   type Service,
   Supervisor,
   WorkerService,
 } from "../mod.ts";
 import { readdirSync } from "node:fs";
 import { RUNS } from "./_worker_runs.ts";
+import { recordLifecycle } from "./_log.ts";
 import {
   killsLoops,
   ON_NODE,
@@ -32,26 +32,6 @@ async function waitFor(what: string, condition: () => boolean, limitMs = 30_000)
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
-}
-
-/** The supervisor's events, without times: `start a#1`, `exit a#1 failed`, `restart a#2 5`. */
-function record(supervisor: Supervisor): { log: string[]; exits: ExitEvent[] } {
-  const log: string[] = [];
-  const exits: ExitEvent[] = [];
-  supervisor.addEventListener("start", (e) => log.push(`start ${e.service}#${e.attempt}`));
-  supervisor.addEventListener("ready", (e) => log.push(`ready ${e.service}#${e.attempt}`));
-  supervisor.addEventListener("exit", (e) => {
-    exits.push(e);
-    log.push(`exit ${e.service}#${e.attempt} ${e.outcome}`);
-  });
-  supervisor.addEventListener(
-    "restart",
-    (e) => log.push(`restart ${e.service}#${e.attempt} ${e.delay}`),
-  );
-  supervisor.addEventListener("giveup", (e) => log.push(`giveup ${e.service}`));
-  supervisor.addEventListener("stoptimeout", (e) => log.push(`stoptimeout ${e.service}`));
-  supervisor.addEventListener("escalate", (e) => log.push(`escalate ${e.service}`));
-  return { log, exits };
 }
 
 /** The fields of an error that must survive the boundary. */
@@ -93,7 +73,7 @@ function describeKind(kind: WorkerKind): void {
       it("kills a worker stuck in while (true) after its grace, reports it stopped, and restarts it in a fresh Worker", async () => {
         const counts = new WorkerCounts();
         const supervisor = new Supervisor({ backoff: { initialDelay: 5, jitter: 0 } });
-        const { log } = record(supervisor);
+        const { log } = recordLifecycle(supervisor);
         supervisor.add(
           new WorkerService("crunch", workerFactory(counts, "loop"), { grace: 50 }),
           { stopTimeout: 5_000 },
@@ -132,7 +112,7 @@ function describeKind(kind: WorkerKind): void {
     it("passes the stop's reason to the worker's signal, and lets a cooperative worker end within its grace", async () => {
       const counts = new WorkerCounts();
       const supervisor = new Supervisor();
-      const { log } = record(supervisor);
+      const { log } = recordLifecycle(supervisor);
       supervisor.add(
         new WorkerService("polite", workerFactory(counts, "reportReason"), { grace: 20_000 }),
       );
@@ -177,7 +157,7 @@ function describeKind(kind: WorkerKind): void {
             escalate: true,
           });
           supervisor.done.catch(() => {});
-          const { log, exits } = record(supervisor);
+          const { log, exits } = recordLifecycle(supervisor);
           const service: Service = inWorker
             ? new WorkerService("svc", workerFactory(counts, name))
             : { name: "svc", run: RUNS[name]! };
@@ -224,7 +204,7 @@ function describeKind(kind: WorkerKind): void {
       const counts = new WorkerCounts();
       const supervisor = new Supervisor({ restartPolicy: "never" });
       supervisor.add(new WorkerService("svc", workerFactory(counts, "throw")));
-      const { exits } = record(supervisor);
+      const { exits } = recordLifecycle(supervisor);
       await supervisor.start();
       await waitFor("the failure", settled(supervisor, "svc"));
       const error = exits[0]?.error as Error;
@@ -238,7 +218,7 @@ function describeKind(kind: WorkerKind): void {
     it("gates a waitReady start on context.ready() in the worker", async () => {
       const counts = new WorkerCounts();
       const supervisor = new Supervisor();
-      const { log } = record(supervisor);
+      const { log } = recordLifecycle(supervisor);
       supervisor.add(new WorkerService("db", workerFactory(counts, "slowReady")), {
         waitReady: true,
       });
@@ -261,7 +241,7 @@ function describeKind(kind: WorkerKind): void {
       it(`fails the run on ${what} in the worker`, async () => {
         const counts = new WorkerCounts();
         const supervisor = new Supervisor({ restartPolicy: "never" });
-        const { log, exits } = record(supervisor);
+        const { log, exits } = recordLifecycle(supervisor);
         supervisor.add(new WorkerService("svc", workerFactory(counts, behaviour)));
         await supervisor.start();
         await waitFor("the failure", settled(supervisor, "svc"));
@@ -282,7 +262,7 @@ function describeKind(kind: WorkerKind): void {
         backoff: { initialDelay: 1, jitter: 0 },
         maxRestarts: 1,
       });
-      const { log, exits } = record(supervisor);
+      const { log, exits } = recordLifecycle(supervisor);
       supervisor.add(
         new WorkerService("svc", workerFactory(counts, "", { file: "_worker_broken" })),
       );
@@ -307,7 +287,7 @@ function describeKind(kind: WorkerKind): void {
     it("fails the run of a worker whose module does not exist", async () => {
       const counts = new WorkerCounts();
       const supervisor = new Supervisor({ restartPolicy: "never" });
-      const { log, exits } = record(supervisor);
+      const { log, exits } = recordLifecycle(supervisor);
       supervisor.add(
         new WorkerService("svc", workerFactory(counts, "", { file: "_no_such_module" })),
       );
@@ -325,7 +305,7 @@ function describeKind(kind: WorkerKind): void {
       it("fails the run of a worker that runs out of memory (Node's resourceLimits)", async () => {
         const counts = new WorkerCounts();
         const supervisor = new Supervisor({ restartPolicy: "never" });
-        const { exits } = record(supervisor);
+        const { exits } = recordLifecycle(supervisor);
         const create = workerFactory(counts, "oom", {
           nodeOptions: {
             resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },

@@ -9,15 +9,10 @@
  *
  * @module
  */
-import {
-  type ExitEvent,
-  type Service,
-  Supervisor,
-  type WorkerLike,
-  WorkerService,
-} from "@janus/supervisor";
+import { type Service, Supervisor, type WorkerLike, WorkerService } from "@janus/supervisor";
 import { type Check, runScenario, type ScenarioReport } from "../edge/scenario.ts";
 import { RUNS } from "../_worker_runs.ts";
+import { recordLifecycle } from "../_log.ts";
 
 /** Where `run.mjs` serves the worker modules. */
 export interface WorkerUrls {
@@ -79,24 +74,6 @@ function factory(url: string, behaviour: string): () => WorkerLike {
   };
 }
 
-function record(supervisor: Supervisor): { log: string[]; exits: ExitEvent[] } {
-  const log: string[] = [];
-  const exits: ExitEvent[] = [];
-  supervisor.addEventListener("start", (e) => log.push(`start ${e.service}#${e.attempt}`));
-  supervisor.addEventListener("ready", (e) => log.push(`ready ${e.service}#${e.attempt}`));
-  supervisor.addEventListener("exit", (e) => {
-    exits.push(e);
-    log.push(`exit ${e.service}#${e.attempt} ${e.outcome}`);
-  });
-  supervisor.addEventListener(
-    "restart",
-    (e) => log.push(`restart ${e.service}#${e.attempt} ${e.delay}`),
-  );
-  supervisor.addEventListener("giveup", (e) => log.push(`giveup ${e.service}`));
-  supervisor.addEventListener("stoptimeout", (e) => log.push(`stoptimeout ${e.service}`));
-  return { log, exits };
-}
-
 function fields(error: unknown) {
   if (!(error instanceof Error)) return { value: error };
   return { name: error.name, message: error.message };
@@ -126,7 +103,7 @@ async function workerChecks(urls: WorkerUrls): Promise<Check[]> {
   await step("kill", async () => {
     const before = { ...counts, messages: counts.messages.length };
     const supervisor = new Supervisor({ backoff: { initialDelay: 5, jitter: 0 } });
-    const { log } = record(supervisor);
+    const { log } = recordLifecycle(supervisor);
     supervisor.add(new WorkerService("crunch", factory(urls.worker, "loop"), { grace: 50 }));
     await supervisor.start();
     await waitFor("ready #1", () => supervisor.status()[0]?.ready === true);
@@ -192,7 +169,7 @@ async function workerChecks(urls: WorkerUrls): Promise<Check[]> {
           escalate: true,
         });
         supervisor.done.catch(() => {});
-        const { log, exits } = record(supervisor);
+        const { log, exits } = recordLifecycle(supervisor);
         const service: Service = inWorker
           ? new WorkerService("svc", factory(urls.worker, name))
           : { name: "svc", run: RUNS[name]! };
@@ -228,7 +205,7 @@ async function workerChecks(urls: WorkerUrls): Promise<Check[]> {
 
   await step("stack", async () => {
     const supervisor = new Supervisor({ restartPolicy: "never" });
-    const { exits } = record(supervisor);
+    const { exits } = recordLifecycle(supervisor);
     supervisor.add(new WorkerService("svc", factory(urls.worker, "throw")));
     await supervisor.start();
     await waitFor("the failure", settled(supervisor));
@@ -255,7 +232,7 @@ async function workerChecks(urls: WorkerUrls): Promise<Check[]> {
   for (const [what, url, behaviour] of failures) {
     await step(what, async () => {
       const supervisor = new Supervisor({ restartPolicy: "never" });
-      const { log, exits } = record(supervisor);
+      const { log, exits } = recordLifecycle(supervisor);
       supervisor.add(new WorkerService("svc", factory(url, behaviour)));
       await supervisor.start();
       await waitFor("the failure", settled(supervisor));
@@ -269,7 +246,7 @@ async function workerChecks(urls: WorkerUrls): Promise<Check[]> {
 
   await step("waitReady", async () => {
     const supervisor = new Supervisor();
-    const { log } = record(supervisor);
+    const { log } = recordLifecycle(supervisor);
     supervisor.add(new WorkerService("db", factory(urls.worker, "slowReady")), {
       waitReady: true,
     });
