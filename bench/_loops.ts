@@ -300,19 +300,33 @@ export function serviceNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `service-${i}`);
 }
 
-/** Medians of `rounds` memory measurements of the floor and the supervisor. */
+/**
+ * Medians of `rounds` memory measurements of the floor and the supervisor.
+ *
+ * A reading of no bytes or fewer per service is impossible while `count`
+ * services are alive: the heap shrank under the measurement (on Bun, JSC
+ * freed memory of an earlier phase late), so that round is taken again, up
+ * to `rounds` more times in all. `discarded` counts the rounds taken again.
+ */
 export async function measureMemory(
   count: number,
   rounds: number,
-): Promise<{ floor: number; supervisor: number }> {
+): Promise<{ floor: number; supervisor: number; discarded: number }> {
   const names = serviceNames(count);
   const floor: number[] = [];
   const supervisor: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    floor.push(await floorBytesPerService(count));
-    supervisor.push(await supervisorBytesPerService(names));
+  let discarded = 0;
+  while (floor.length < rounds) {
+    const f = await floorBytesPerService(count);
+    const s = await supervisorBytesPerService(names);
+    if ((f > 0 && s > 0) || discarded === rounds) {
+      floor.push(f);
+      supervisor.push(s);
+    } else {
+      discarded++;
+    }
   }
-  return { floor: median(floor), supervisor: median(supervisor) };
+  return { floor: median(floor), supervisor: median(supervisor), discarded };
 }
 
 /** What {@linkcode measureCore} reports. */
@@ -338,6 +352,8 @@ export interface CoreResult {
   readonly floorBytes: number;
   /** Heap bytes per idle service under the supervisor. */
   readonly supervisorBytes: number;
+  /** Memory rounds taken again because the heap shrank under them. */
+  readonly memoryDiscarded: number;
 }
 
 /** Sizes of the core measurements. */
@@ -380,5 +396,6 @@ export async function measureCore(options: CoreOptions): Promise<CoreResult> {
     },
     floorBytes: memory.floor,
     supervisorBytes: memory.supervisor,
+    memoryDiscarded: memory.discarded,
   };
 }

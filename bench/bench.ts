@@ -280,7 +280,18 @@ await section("memory per idle service", async () => {
   const memory = await measureMemory(idleCount, idleRounds);
   denoMemory = memory;
   rows.push(memoryRow(runtimeName, memory.floor, memory.supervisor));
+  memoryNote(runtimeName, memory.discarded);
 });
+
+/** Says how many memory rounds were taken again because the heap shrank under them. */
+function memoryNote(runtime: string, discarded: number): void {
+  if (discarded > 0) {
+    notes.push(
+      `${runtime}: ${discarded} memory round(s) taken again: the heap shrank while the services ` +
+        `were added (memory of an earlier phase freed late)`,
+    );
+  }
+}
 
 function cycleRows(
   runtime: string,
@@ -556,6 +567,7 @@ async function runCross(label: string, cmd: string, args: string[]): Promise<voi
       ),
     );
     rows.push(memoryRow(label, result.floorBytes, result.supervisorBytes));
+    memoryNote(label, result.memoryDiscarded);
   });
 }
 
