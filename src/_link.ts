@@ -48,6 +48,11 @@ export interface Link {
    * older copy of the module may not have it.
    */
   idle?(): void;
+  /**
+   * Whether it will never run again: stopped for good, or not running under
+   * a parent that will never run again. Optional, as `idle`.
+   */
+  over?(): boolean;
 }
 
 /** The key, the same symbol in every copy of this module. */

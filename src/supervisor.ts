@@ -757,7 +757,10 @@ export class Supervisor extends EventTarget implements Service {
    *
    * @param signal Aborting it stops the children, with its reason.
    * @param context Its `ready()` is called once every child has started.
-   * @returns A promise that settles when the children are stopped.
+   * @returns A promise that settles when the children are stopped. It
+   * rejects at once with a `DoNotRestartError` when the supervisor is
+   * stopped for good (its own `stop()` was called, or a run `start()` made
+   * is over), so that a parent does not restart it.
    */
   run(signal: AbortSignal, context?: RunContext): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -885,7 +888,8 @@ export class Supervisor extends EventTarget implements Service {
    * @param options `signal`: aborting it gives up the wait.
    * @returns The event.
    * @throws {Error} The supervisor stopped (or failed) first, or is stopped
-   * already; a failure is the error's `cause`. A child supervisor stops
+   * already, or is a child supervisor that never ran under a parent stopped
+   * for good; a failure is the error's `cause`. A child supervisor stops
    * whenever its parent stops or restarts it.
    * @throws {unknown} `signal` was aborted: its reason; or what `filter` threw.
    * @throws {RangeError | TypeError} `type` is no event of a supervisor, or
@@ -918,6 +922,14 @@ export class Supervisor extends EventTarget implements Service {
     }
     if (this.#state === "stopped" || this.#state === "failed") {
       return Promise.reject(new Error(`Cannot ${where} as supervisor '${this.name}' is stopped`));
+    }
+    if (this.#over()) {
+      // A child supervisor that never ran, whose parent will never run it.
+      return Promise.reject(
+        new Error(
+          `Cannot ${where} as supervisor '${this.name}' will not run: its parent is stopped`,
+        ),
+      );
     }
     return new Promise<SupervisorEventMap[K]>((resolve, reject) => {
       let settled = false;
@@ -1153,7 +1165,13 @@ export class Supervisor extends EventTarget implements Service {
       return reject(new Error(`Cannot run supervisor '${this.name}' as it is running`));
     }
     if (this.#stopped) {
-      return reject(new Error(`Cannot run supervisor '${this.name}' as it is stopped`));
+      // Stopped for good (its own stop(), as a child too): a parent's policy
+      // must not restart it, so the run fails for good.
+      return reject(
+        new DoNotRestartError(
+          `Cannot run supervisor '${this.name}' as it is stopped for good`,
+        ),
+      );
     }
     const parent = this.#parent;
     if (parent && !(signal && _ask(() => parent.gave(this.name, signal) === true, false))) {
@@ -1411,6 +1429,14 @@ export class Supervisor extends EventTarget implements Service {
     return this.#link?.parent;
   }
 
+  /** It will never run again: stopped for good, or idle under a parent that will never run again. */
+  #over(): boolean {
+    if (this.#stopped) return true;
+    const parent = this.#parent;
+    return this.#session === undefined && parent !== undefined &&
+      _ask(() => parent.over?.() === true, false);
+  }
+
   /** This supervisor as its parent and its children see it, in any copy of the module. */
   #link_(): Link {
     // deno-lint-ignore no-this-alias
@@ -1432,6 +1458,7 @@ export class Supervisor extends EventTarget implements Service {
       idle: () => {
         if (!this.#session) this.#wake(undefined);
       },
+      over: () => this.#over(),
     };
   }
 

@@ -198,7 +198,8 @@ describe("Group restarts", () => {
     await supervisor.start();
     await supervisor.stop();
     await assert.rejects(supervisor.run(new AbortController().signal), {
-      message: "Cannot run supervisor 'supervisor' as it is stopped",
+      name: "DoNotRestartError",
+      message: "Cannot run supervisor 'supervisor' as it is stopped for good",
     });
   });
 });

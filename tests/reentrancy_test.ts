@@ -6,6 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  DoNotRestartError,
   EscalateError,
   healthHandler,
   RestartLimitError,
@@ -1548,6 +1549,91 @@ describe("Supervisor calls on a child supervisor from its parent's listener (hos
       assert.deepEqual(await root.stop(), { stopped: ["http"], timedOut: [] });
       assert.equal(time.countTimers(), 0);
     }));
+});
+
+describe("A child supervisor stopped by its own stop() (hostile review, stop 16)", () => {
+  // Stopped for good, it cannot run again: a run its parent makes fails with
+  // a DoNotRestartError, once, so neither restart(name), nor a policy, nor a
+  // group restart crash-loops it into a giveup (and, with escalate, the tree).
+  const cases = {
+    "restart(name)": {
+      strategy: "one_for_one",
+      restartPolicy: "on_failure",
+      feeds: [
+        "0 exit feeds#1 completed",
+        "0 restart feeds#2 0",
+        "0 start feeds#2",
+        "0 exit feeds#2 failed",
+      ],
+    },
+    "its policy always": {
+      strategy: "one_for_one",
+      restartPolicy: "always",
+      feeds: [
+        "0 exit feeds#1 completed",
+        "0 restart feeds#2 5",
+        "5 start feeds#2",
+        "5 exit feeds#2 failed",
+      ],
+    },
+    "a one_for_all group restart": {
+      strategy: "one_for_all",
+      restartPolicy: "always",
+      feeds: [
+        "0 exit feeds#1 completed",
+        "0 restart feeds#2 5",
+        "5 start feeds#2",
+        "5 exit feeds#2 failed",
+      ],
+    },
+  } as const;
+  for (const [how, { strategy, restartPolicy, feeds: expected }] of Object.entries(cases)) {
+    it(`is not restarted by ${how}: its next run fails for good, once`, () =>
+      withFakeTime(async (time) => {
+        const feeds = new Supervisor({ name: "feeds" }).add("leaf", untilAborted);
+        const root = new Supervisor({
+          name: "root",
+          strategy,
+          restartPolicy,
+          backoff: { initialDelay: 5, jitter: 0 },
+          maxRestarts: 3,
+          escalate: true,
+        });
+        const log = recordEvents(root);
+        const errors: unknown[] = [];
+        root.addEventListener("exit", (e) => {
+          if (e.service === "feeds" && e.error !== undefined) errors.push(e.error);
+        });
+        root.add(feeds).add("http", untilAborted);
+        await root.start();
+        assert.deepEqual(await within(time, feeds.stop(), 0), { stopped: ["leaf"], timedOut: [] });
+        const restarted = how === "restart(name)" ? root.restart("feeds") : undefined;
+        while (await time.nextAsync());
+        if (restarted) assert.equal(await restarted, undefined);
+        assert.deepEqual(log.filter((line) => / feeds#/.test(line)), [
+          "0 start feeds#1",
+          "0 ready feeds#1",
+          ...expected,
+        ]);
+        assert.equal(errors.length, 1);
+        assert.ok(errors[0] instanceof DoNotRestartError);
+        assert.equal(
+          (errors[0] as Error).message,
+          "Cannot run supervisor 'feeds' as it is stopped for good",
+        );
+        // A group restart restarted http with feeds; otherwise http runs on.
+        const group = strategy === "one_for_all";
+        const status = root.status().map((s) => [s.name, s.state, s.attempt, s.restarts]);
+        assert.deepEqual(status, [
+          ["feeds", "failed", 2, 1],
+          ["http", "running", group ? 2 : 1, group ? 1 : 0],
+        ]);
+        assert.equal(root.state, "running");
+        assert.equal(log.some((line) => / (giveup|escalate) /.test(line)), false);
+        assert.deepEqual(await within(time, root.stop(), 0), { stopped: ["http"], timedOut: [] });
+        assert.equal(time.countTimers(), 0);
+      }));
+  }
 });
 
 describe("Supervisor.stop with a child supervisor that is waiting to restart (hostile review, D8)", () => {

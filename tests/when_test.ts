@@ -175,6 +175,37 @@ describe("Supervisor.when", () => {
       });
     }));
 
+  it("rejects at once on a child supervisor that never ran when its parent is stopped already", () =>
+    withFakeTime(async () => {
+      const root = new Supervisor({ name: "root" });
+      const mid = countedSupervisor({ name: "mid" });
+      const leaf = countedSupervisor({ name: "leaf" });
+      mid.supervisor.add(leaf.supervisor);
+      root.add(mid.supervisor);
+      await root.stop();
+      const message = (name: string) =>
+        `Cannot wait for 'start' as supervisor '${name}' will not run: its parent is stopped`;
+      await assert.rejects(mid.supervisor.when("start"), { message: message("mid") });
+      // Two levels down: its parent never ran, and never will.
+      await assert.rejects(leaf.supervisor.when("start"), { message: message("leaf") });
+      assert.equal(mid.listeners.size, 0);
+      assert.equal(leaf.listeners.size, 0);
+    }));
+
+  it("waits on a child supervisor whose parent has not started yet, and resolves when it does", () =>
+    withFakeTime(async () => {
+      const root = new Supervisor({ name: "root" });
+      const mid = new Supervisor({ name: "mid" });
+      const leaf = new Supervisor({ name: "leaf" }).add("a", untilAborted);
+      mid.add(leaf);
+      root.add(mid);
+      const started = leaf.when("start");
+      await root.start();
+      assert.equal((await started).service, "a");
+      await root.stop();
+      await assert.rejects(leaf.when("start"), { message: /is stopped$/ });
+    }));
+
   it("leaves no listener on the supervisor when the signal's addEventListener throws", () =>
     withFakeTime(async () => {
       const { supervisor, listeners } = countedSupervisor();
