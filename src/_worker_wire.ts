@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { DoNotRestartError, EscalateError } from "./errors.ts";
+import { _DO_NOT_RESTART, _ESCALATE, DoNotRestartError, EscalateError } from "./errors.ts";
 
 /** The tag of every message of the protocol. */
 export const KEY = "@janus/supervisor";
@@ -105,13 +105,15 @@ export function encode(value: unknown, depth = 0): Wire {
     const dom = attempt(() =>
       typeof DOMException === "function" && value instanceof DOMException
     ) === true;
-    const kind = attempt(() =>
-      value instanceof DoNotRestartError
+    // Marked, not `instanceof`: the run may throw the errors of another copy.
+    const kind = attempt(() => {
+      const marks = value as Record<symbol, unknown>;
+      return marks[_DO_NOT_RESTART] === true
         ? "doNotRestart" as const
-        : value instanceof EscalateError
+        : marks[_ESCALATE] === true
         ? "escalate" as const
-        : undefined
-    );
+        : undefined;
+    });
     const hasCause = attempt(() => "cause" in error) === true;
     const cause = hasCause && depth < MAX_CAUSES
       ? encode(attempt(() => error.cause), depth + 1)

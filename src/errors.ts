@@ -1,3 +1,15 @@
+/*
+ * The keys, the same symbols in every copy of this module, that mark the
+ * errors a supervisor acts on, on their prototypes. `instanceof` knows the
+ * classes of one copy only, and a tree may mix copies (the ES module and
+ * the CommonJS build, two bundles): a child supervisor of one copy stopped
+ * for good rejects with its own `DoNotRestartError`.
+ */
+/** Marks a {@linkcode DoNotRestartError} of any copy. */
+export const _DO_NOT_RESTART: unique symbol = Symbol.for("@janus/supervisor.DoNotRestartError");
+/** Marks an {@linkcode EscalateError} of any copy. */
+export const _ESCALATE: unique symbol = Symbol.for("@janus/supervisor.EscalateError");
+
 /**
  * Throw or reject with this from a service's `run` to say "I failed, and
  * restarting me will not help": the service goes to state `failed` and is not
@@ -29,6 +41,10 @@ export class DoNotRestartError extends Error {
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "DoNotRestartError";
+  }
+
+  static {
+    Object.defineProperty(this.prototype, _DO_NOT_RESTART, { value: true });
   }
 }
 
@@ -110,6 +126,10 @@ export class EscalateError extends Error {
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "EscalateError";
+  }
+
+  static {
+    Object.defineProperty(this.prototype, _ESCALATE, { value: true });
   }
 }
 

@@ -48,8 +48,9 @@ import { Shutdown, type StopReport } from "./_shutdown.ts";
 import { Startup } from "./_startup.ts";
 import { _backoffDelay } from "./backoff.ts";
 import {
+  _DO_NOT_RESTART,
+  _ESCALATE,
   DoNotRestartError,
-  EscalateError,
   RestartIntensityError,
   RestartLimitError,
 } from "./errors.ts";
@@ -271,10 +272,15 @@ const _EVENT_TYPES: readonly string[] = [
 /** The most timer ticks a child supervisor shutting down is given past the deadline it was told. */
 const _MAX_GRACE_TICKS = 64;
 
-/** `value instanceof Class`, false where asking throws (a revoked `Proxy`, a hostile trap). */
-function _isA(value: unknown, Class: abstract new (...args: never[]) => unknown): boolean {
+/**
+ * Whether `value` is an error of any copy of this module that `key` marks
+ * (see `errors.ts`); false where asking throws (a revoked `Proxy`, a
+ * hostile trap).
+ */
+function _marked(value: unknown, key: symbol): boolean {
   try {
-    return value instanceof Class;
+    return typeof value === "object" && value !== null &&
+      (value as Record<symbol, unknown>)[key] === true;
   } catch {
     return false;
   }
@@ -923,7 +929,7 @@ export class Supervisor extends EventTarget implements Service {
     if (this.#state === "stopped" || this.#state === "failed") {
       return Promise.reject(new Error(`Cannot ${where} as supervisor '${this.name}' is stopped`));
     }
-    if (this.#over()) {
+    if (this.#session === undefined && this.#over()) {
       // A child supervisor that never ran, whose parent will never run it.
       return Promise.reject(
         new Error(
@@ -1456,7 +1462,10 @@ export class Supervisor extends EventTarget implements Service {
       mailbox: () => this.#mailbox(),
       gave: (name, signal) => this.#children.get(name)?.controller?.signal === signal,
       idle: () => {
-        if (!this.#session) this.#wake(undefined);
+        if (this.#session) return;
+        this.#wake(undefined);
+        // Its own children will not run either, down the tree.
+        this.#idleChildren();
       },
       over: () => this.#over(),
     };
@@ -1635,9 +1644,9 @@ export class Supervisor extends EventTarget implements Service {
       }
       facts.outcome = outcome;
       facts.restart = (policy === "always" || (policy === "on_failure" && failed)) &&
-        !(failed && _isA(error, DoNotRestartError));
+        !(failed && _marked(error, _DO_NOT_RESTART));
       facts.escalate = this.#escalate;
-      facts.escalates = this.#escalate && failed && _isA(error, EscalateError);
+      facts.escalates = this.#escalate && failed && _marked(error, _ESCALATE);
       facts.live = this.#live();
       facts.group = this.#groups !== undefined;
       // No limit, no window: a service that may restart forever keeps no times.

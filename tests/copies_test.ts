@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
-import { Supervisor } from "../mod.ts";
+import { DoNotRestartError, type EscalateError, Supervisor } from "../mod.ts";
 import { withFakeTime } from "./_fake_time.ts";
 import { failsFirst, recordEvents, untilAborted } from "./_log.ts";
 
@@ -30,7 +30,7 @@ function freshDir(root: string): string {
  * compiled to CommonJS a copy of the package. Deno and Bun run the sources:
  * a copy of them is a module of its own.
  */
-async function otherCopy(): Promise<typeof Supervisor> {
+async function otherCopy(): Promise<Copy> {
   const require = createRequire(join(process.cwd(), "index.js"));
   let entry: string | undefined;
   try {
@@ -39,24 +39,33 @@ async function otherCopy(): Promise<typeof Supervisor> {
     // Not the built package: the sources.
   }
   if (entry) {
-    const required: typeof Supervisor = require("@janus/supervisor").Supervisor;
-    if (required !== Supervisor) return required;
+    const required: Copy = require("@janus/supervisor");
+    if (required.Supervisor !== Supervisor) return required;
     const pkg = dirname(dirname(entry));
     const dir = freshDir(dirname(pkg));
     cpSync(pkg, dir, { recursive: true, dereference: true });
-    return require(join(dir, "script", "mod.js")).Supervisor;
+    return require(join(dir, "script", "mod.js"));
   }
   const dir = freshDir(resolve("."));
   cpSync("mod.ts", join(dir, "mod.ts"));
   cpSync("src", join(dir, "src"), { recursive: true });
-  return (await import(pathToFileURL(join(dir, "mod.ts")).href)).Supervisor;
+  return await import(pathToFileURL(join(dir, "mod.ts")).href);
+}
+
+/** What the tests use of a copy. */
+interface Copy {
+  Supervisor: typeof Supervisor;
+  DoNotRestartError: typeof DoNotRestartError;
+  EscalateError: typeof EscalateError;
 }
 
 describe("Supervisor from two copies of the module", () => {
   // No top-level await: Node runs this test compiled to CommonJS too.
   let Other: typeof Supervisor;
+  let other: Copy;
   before(async () => {
-    Other = await otherCopy();
+    other = await otherCopy();
+    Other = other.Supervisor;
   });
 
   it("are two classes: instanceof cannot tell one from the other", () => {
@@ -106,6 +115,61 @@ describe("Supervisor from two copies of the module", () => {
           "1010 exit feeds#1 stopped",
           "1010 exit db#1 stopped",
         ]);
+        assert.equal(time.countTimers(), 0);
+      }));
+  }
+  it("recognize each other's DoNotRestartError and EscalateError", () =>
+    withFakeTime(async (time) => {
+      assert.notEqual(other.DoNotRestartError, DoNotRestartError);
+      const supervisor = new Supervisor({
+        restartPolicy: "always",
+        escalate: true,
+        backoff: { jitter: 0 },
+      });
+      supervisor.done.catch(() => {});
+      const log = recordEvents(supervisor);
+      supervisor.add("config", () => Promise.reject(new other.DoNotRestartError("no key")));
+      await supervisor.start();
+      await time.tickAsync(10_000);
+      assert.equal(supervisor.status()[0]?.state, "failed");
+      assert.deepEqual(log, ["0 start config#1", "0 exit config#1 failed"]);
+      supervisor.add("disk", () => Promise.reject(new other.EscalateError("disk full")));
+      await time.tickAsync(0);
+      assert.equal(supervisor.state, "failed");
+      await assert.rejects(supervisor.done, { name: "EscalateError", message: "disk full" });
+      assert.equal(time.countTimers(), 0);
+    }));
+
+  for (const shape of ["a child from the other copy", "a parent from the other copy"]) {
+    it(`do not restart ${shape} that was stopped for good`, () =>
+      withFakeTime(async (time) => {
+        const [Parent, Child] = shape.startsWith("a child")
+          ? [Supervisor, Other]
+          : [Other, Supervisor];
+        const feeds = new Child({ name: "feeds" }).add("leaf", untilAborted);
+        const root = new Parent({
+          name: "root",
+          restartPolicy: "always",
+          backoff: { initialDelay: 5, jitter: 0 },
+          maxRestarts: 3,
+          escalate: true,
+        });
+        const log = recordEvents(root as Supervisor);
+        root.add(feeds).add("http", untilAborted);
+        await root.start();
+        await feeds.stop();
+        while (await time.nextAsync());
+        assert.deepEqual(log.filter((line) => / feeds#/.test(line)), [
+          "0 start feeds#1",
+          "0 ready feeds#1",
+          "0 exit feeds#1 completed",
+          "0 restart feeds#2 5",
+          "5 start feeds#2",
+          "5 exit feeds#2 failed",
+        ]);
+        assert.equal(root.state, "running");
+        assert.equal(root.status()[0]?.state, "failed");
+        assert.deepEqual(await root.stop(), { stopped: ["http"], timedOut: [] });
         assert.equal(time.countTimers(), 0);
       }));
   }

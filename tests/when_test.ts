@@ -192,6 +192,44 @@ describe("Supervisor.when", () => {
       assert.equal(leaf.listeners.size, 0);
     }));
 
+  it("rejects on a child supervisor's own child that never ran once the top stops", () =>
+    withFakeTime(async () => {
+      const root = new Supervisor({ name: "root" });
+      const mid = new Supervisor({ name: "mid" });
+      const leaf = countedSupervisor({ name: "leaf" });
+      leaf.supervisor.add("a", untilAborted);
+      mid.add(leaf.supervisor);
+      root.add(mid);
+      const waiting = leaf.supervisor.when("start");
+      waiting.catch(() => {});
+      await root.stop();
+      await assert.rejects(waiting, {
+        message: "Cannot wait for 'start' as supervisor 'leaf' stopped first",
+      });
+      assert.equal(leaf.listeners.size, 0);
+    }));
+
+  it("waits for the events of the shutdown while stop() is under way, as a root and as a child", () =>
+    withFakeTime(async (time) => {
+      const slow = (signal: AbortSignal) =>
+        new Promise<void>((resolve) =>
+          signal.addEventListener("abort", () => setTimeout(resolve, 50), { once: true })
+        );
+      const root = new Supervisor({ name: "root" });
+      const mid = new Supervisor({ name: "mid" }).add("a", slow);
+      root.add(mid).add("b", slow);
+      await root.start();
+      const midStopping = mid.stop();
+      const midExit = mid.when("exit");
+      assert.equal((await settled(time, midExit)).service, "a");
+      await settled(time, midStopping);
+      const rootStopping = root.stop();
+      assert.equal(root.state, "stopping");
+      const rootExit = root.when("exit", (e) => e.service === "b");
+      assert.equal((await settled(time, rootExit)).outcome, "stopped");
+      await settled(time, rootStopping);
+    }));
+
   it("waits on a child supervisor whose parent has not started yet, and resolves when it does", () =>
     withFakeTime(async () => {
       const root = new Supervisor({ name: "root" });
