@@ -44,8 +44,9 @@ export interface Link {
   gave(name: string, signal: AbortSignal): boolean;
   /**
    * Its parent's session ended with it not running (it never ran, or its
-   * run is over): what waits on it for an event waits no more. Optional: an
-   * older copy of the module may not have it.
+   * run is over): if it will never run again, what waits on it (and on its
+   * children) for an event waits no more. Optional: an older copy of the
+   * module may not have it.
    */
   idle?(): void;
   /**

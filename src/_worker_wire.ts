@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { _DO_NOT_RESTART, _ESCALATE, DoNotRestartError, EscalateError } from "./errors.ts";
+import { _DO_NOT_RESTART, _ESCALATE, _marked, DoNotRestartError, EscalateError } from "./errors.ts";
 
 /** The tag of every message of the protocol. */
 export const KEY = "@janus/supervisor";
@@ -106,14 +106,11 @@ export function encode(value: unknown, depth = 0): Wire {
       typeof DOMException === "function" && value instanceof DOMException
     ) === true;
     // Marked, not `instanceof`: the run may throw the errors of another copy.
-    const kind = attempt(() => {
-      const marks = value as Record<symbol, unknown>;
-      return marks[_DO_NOT_RESTART] === true
-        ? "doNotRestart" as const
-        : marks[_ESCALATE] === true
-        ? "escalate" as const
-        : undefined;
-    });
+    const kind = _marked(value, _DO_NOT_RESTART)
+      ? "doNotRestart" as const
+      : _marked(value, _ESCALATE)
+      ? "escalate" as const
+      : undefined;
     const hasCause = attempt(() => "cause" in error) === true;
     const cause = hasCause && depth < MAX_CAUSES
       ? encode(attempt(() => error.cause), depth + 1)

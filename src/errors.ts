@@ -11,6 +11,19 @@ export const _DO_NOT_RESTART: unique symbol = Symbol.for("@janus/supervisor.DoNo
 export const _ESCALATE: unique symbol = Symbol.for("@janus/supervisor.EscalateError");
 
 /**
+ * Whether `value` is an error of any copy of this module that `key` marks;
+ * false where asking throws (a revoked `Proxy`, a hostile trap).
+ */
+export function _marked(value: unknown, key: symbol): boolean {
+  try {
+    return typeof value === "object" && value !== null &&
+      (value as Record<symbol, unknown>)[key] === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Throw or reject with this from a service's `run` to say "I failed, and
  * restarting me will not help": the service goes to state `failed` and is not
  * restarted, whatever its restart policy.

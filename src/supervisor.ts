@@ -50,6 +50,7 @@ import { _backoffDelay } from "./backoff.ts";
 import {
   _DO_NOT_RESTART,
   _ESCALATE,
+  _marked,
   DoNotRestartError,
   RestartIntensityError,
   RestartLimitError,
@@ -271,20 +272,6 @@ const _EVENT_TYPES: readonly string[] = [
 
 /** The most timer ticks a child supervisor shutting down is given past the deadline it was told. */
 const _MAX_GRACE_TICKS = 64;
-
-/**
- * Whether `value` is an error of any copy of this module that `key` marks
- * (see `errors.ts`); false where asking throws (a revoked `Proxy`, a
- * hostile trap).
- */
-function _marked(value: unknown, key: symbol): boolean {
-  try {
-    return typeof value === "object" && value !== null &&
-      (value as Record<symbol, unknown>)[key] === true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Keeps long-running async services alive: starts each one, notices when
@@ -894,8 +881,8 @@ export class Supervisor extends EventTarget implements Service {
    * @param options `signal`: aborting it gives up the wait.
    * @returns The event.
    * @throws {Error} The supervisor stopped (or failed) first, or is stopped
-   * already, or is a child supervisor that never ran under a parent stopped
-   * for good; a failure is the error's `cause`. A child supervisor stops
+   * already, or is a child supervisor that never ran, under a supervisor
+   * stopped for good; a failure is the error's `cause`. A child supervisor stops
    * whenever its parent stops or restarts it.
    * @throws {unknown} `signal` was aborted: its reason; or what `filter` threw.
    * @throws {RangeError | TypeError} `type` is no event of a supervisor, or
@@ -933,7 +920,8 @@ export class Supervisor extends EventTarget implements Service {
       // A child supervisor that never ran, whose parent will never run it.
       return Promise.reject(
         new Error(
-          `Cannot ${where} as supervisor '${this.name}' will not run: its parent is stopped`,
+          `Cannot ${where} as supervisor '${this.name}' will not run: a supervisor above it ` +
+            `is stopped for good`,
         ),
       );
     }
@@ -1463,8 +1451,14 @@ export class Supervisor extends EventTarget implements Service {
       gave: (name, signal) => this.#children.get(name)?.controller?.signal === signal,
       idle: () => {
         if (this.#session) return;
+        // Only when it will never run: a parent whose session ended may be
+        // run again by its own parent, and this one with it. (A parent of an
+        // older copy cannot say: it is taken at its word, as before.)
+        const parent = this.#parent;
+        const says = parent !== undefined && _ask(() => typeof parent.over === "function", false);
+        if (says && !this.#over()) return;
         this.#wake(undefined);
-        // Its own children will not run either, down the tree.
+        // Nor will its own children, down the tree.
         this.#idleChildren();
       },
       over: () => this.#over(),

@@ -184,7 +184,8 @@ describe("Supervisor.when", () => {
       root.add(mid.supervisor);
       await root.stop();
       const message = (name: string) =>
-        `Cannot wait for 'start' as supervisor '${name}' will not run: its parent is stopped`;
+        `Cannot wait for 'start' as supervisor '${name}' will not run: a supervisor above it ` +
+        `is stopped for good`;
       await assert.rejects(mid.supervisor.when("start"), { message: message("mid") });
       // Two levels down: its parent never ran, and never will.
       await assert.rejects(leaf.supervisor.when("start"), { message: message("leaf") });
@@ -207,6 +208,30 @@ describe("Supervisor.when", () => {
         message: "Cannot wait for 'start' as supervisor 'leaf' stopped first",
       });
       assert.equal(leaf.listeners.size, 0);
+    }));
+
+  it("waits on child supervisors that never ran while their parent's failed start is retried", () =>
+    withFakeTime(async (time) => {
+      // root > top (restarted) > mid > leaf; top's start fails once before it reaches mid.
+      const root = new Supervisor({ name: "root", backoff: { initialDelay: 20, jitter: 0 } });
+      const top = new Supervisor({ name: "top" });
+      const mid = new Supervisor({ name: "mid" });
+      const leaf = new Supervisor({ name: "leaf" }).add("a", untilAborted);
+      top.add("bad", (signal, { attempt, ready }) => {
+        if (attempt === 1) return Promise.reject(new Error("not yet"));
+        ready();
+        return untilAborted(signal);
+      }, { waitReady: true });
+      top.add(mid.add(leaf));
+      root.add(top, { restartPolicy: "always" });
+      const midStarted = mid.when("start");
+      const leafStarted = leaf.when("start");
+      await settled(time, root.start());
+      assert.equal((await settled(time, leafStarted)).service, "a");
+      assert.equal((await midStarted).service, "leaf");
+      assert.equal(time.now, 20);
+      assert.equal(leaf.state, "running");
+      await root.stop();
     }));
 
   it("waits for the events of the shutdown while stop() is under way, as a root and as a child", () =>
